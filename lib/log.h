@@ -1,0 +1,19 @@
+/*
+ * log.h: gilly's log lines on stderr.
+ *
+ * One event per line, prefixed with a local timestamp in the format users of
+ * the original webhook know ("2020/06/03 16:41:06 [Mutate] ..."). Under
+ * lighttpd, stderr is lighttpd's error log; stdout is never used for logs.
+ */
+#ifndef GILLY_LOG_H
+#define GILLY_LOG_H
+
+#include "common.h"
+
+/* Write one timestamped line to stderr (a newline is added). */
+void	log_line(const char *, ...) GILLY_PRINTF(1, 2);
+
+/* Silence (1) or restore (0) log_line: for tests and benchmarks. */
+void	log_set_quiet(int);
+
+#endif
