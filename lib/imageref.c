@@ -340,8 +340,10 @@ parse_reference(struct span ref, struct span *domain, struct span *path,
 			    ". or -)", (int)tag->n, tag->p, TAG_MAX));
 	}
 
-	/* name always holds a '/': the caller joined domain and remainder. */
-	slash = span_chr(name, '/');
+	/* The caller joined domain and remainder with '/', unless '@' cut it. */
+	if ((slash = span_chr(name, '/')) == NULL)
+		return (set_cause(cause, "'@' must come after the repository "
+		    "name, before the digest"));
 	domain->p = name.p;
 	domain->n = (size_t)(slash - name.p);
 	rest.p = slash + 1;
