@@ -1,0 +1,328 @@
+/*
+ * serve.c: the HTTP face of gilly, behind a FastCGI server (lighttpd) or a
+ * CGI one. Both hand over the same CGI variables (RFC 3875 section 4.1) and
+ * expect the same CGI response (section 6), so one handler serves both
+ * through a small exchange of param/read/write functions.
+ */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "admission.h"
+#include "log.h"
+#include "mirror.h"
+#include "serve.h"
+
+/* One request and the way to answer it. */
+struct exchange {
+	const char	*(*param)(struct exchange *, const char *);
+	size_t		 (*read)(struct exchange *, char *, size_t);
+	int		 (*write)(struct exchange *, const char *, size_t);
+	FCGX_Request	*rq;		/* FastCGI only */
+	const char	*method;
+	const char	*path;		/* the URI's path, without query */
+	int		 head;		/* HEAD: headers only */
+};
+
+/*
+ * The table. One pointer, read once per request, so that a later reload
+ * can swap it between requests.
+ */
+static struct mirror	*serve_table;
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200:
+		return ("OK");
+	case 400:
+		return ("Bad Request");
+	case 404:
+		return ("Not Found");
+	case 405:
+		return ("Method Not Allowed");
+	case 411:
+		return ("Length Required");
+	case 413:
+		return ("Content Too Large");
+	case 415:
+		return ("Unsupported Media Type");
+	case 503:
+		return ("Service Unavailable");
+	}
+	return ("Internal Server Error");
+}
+
+/*
+ * Send a CGI response: the Status header (RFC 3875 section 6.3.3), the type,
+ * the length, extra (empty or "Name: value\r\n" lines), then the body.
+ */
+static void
+respond(struct exchange *ex, int status, const char *type, const char *extra,
+    const char *body, size_t len)
+{
+	char	 head[512];
+	int	 n;
+
+	n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n%s\r\n", status, reason(status), type, len,
+	    extra);
+	if (n < 0 || (size_t)n >= sizeof head ||
+	    ex->write(ex, head, (size_t)n) != 0 ||
+	    (!ex->head && len > 0 && ex->write(ex, body, len) != 0))
+		log_line("[Serve] %s %s: could not write the %d response",
+		    ex->method, ex->path, status);
+}
+
+/* Answer with a JSON error body {"error": msg}, and log it. */
+static void GILLY_PRINTF(4, 5)
+fail(struct exchange *ex, int status, const char *extra, const char *fmt, ...)
+{
+	struct json_object	*o;
+	const char		*body;
+	va_list			 ap;
+	char			*msg;
+	size_t			 len;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	log_line("[Serve] %d %s %s: %s", status, ex->method, ex->path, msg);
+	o = json_object_new_object();
+	if (o == NULL || json_object_object_add(o, "error",
+	    json_object_new_string(msg)) != 0)
+		abort();
+	body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	respond(ex, status, "application/json", extra, body, len);
+	json_object_put(o);
+	free(msg);
+}
+
+/*
+ * Parse a Content-Length (RFC 9110 section 8.6: 1*DIGIT). Returns 0 with *n
+ * (saturated: an absurd length is merely too large), or -1.
+ */
+static int
+parse_length(const char *s, unsigned long long *n)
+{
+	unsigned long long	 v = 0;
+	unsigned		 d;
+
+	if (*s == '\0')
+		return (-1);
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return (-1);
+		d = (unsigned)(*s - '0');
+		v = v > (~0ULL - d) / 10 ? ~0ULL : v * 10 + d;
+	}
+	*n = v;
+	return (0);
+}
+
+/* Whether a Content-Type is application/json, parameters allowed. */
+static int
+is_json(const char *type)
+{
+	static const char	 want[] = "application/json";
+
+	if (type == NULL)
+		return (0);
+	while (*type == ' ' || *type == '\t')
+		type++;
+	if (strncasecmp(type, want, sizeof want - 1) != 0)
+		return (0);
+	type += sizeof want - 1;
+	while (*type == ' ' || *type == '\t')
+		type++;
+	return (*type == '\0' || *type == ';');
+}
+
+/* POST /mutate: check the request, read the body, answer the review. */
+static void
+mutate(struct exchange *ex)
+{
+	struct admission_result	 res;
+	unsigned long long	 n;
+	const char		*cl, *type;
+	char			*body;
+	size_t			 got;
+
+	cl = ex->param(ex, "CONTENT_LENGTH");
+	if (cl == NULL || *cl == '\0') {
+		fail(ex, 411, "", "Content-Length required");
+		return;
+	}
+	if (parse_length(cl, &n) != 0) {
+		fail(ex, 400, "", "invalid Content-Length \"%.32s\"", cl);
+		return;
+	}
+	/* Refused before a byte of the body is read. */
+	if (n > ADMISSION_BODY_MAX) {
+		fail(ex, 413, "", "body too large: %llu bytes, the limit is %lu",
+		    n, (unsigned long)ADMISSION_BODY_MAX);
+		return;
+	}
+	type = ex->param(ex, "CONTENT_TYPE");
+	if (!is_json(type)) {
+		fail(ex, 415, "", "unsupported Content-Type \"%.64s\": expected "
+		    "application/json", type != NULL ? type : "");
+		return;
+	}
+	body = xmalloc(n + 1);
+	if ((got = ex->read(ex, body, (size_t)n)) != n) {
+		fail(ex, 400, "", "body shorter than its Content-Length: %zu of "
+		    "%llu bytes", got, n);
+		free(body);
+		return;
+	}
+	/* admission_review() logs a bad request itself. */
+	admission_review(serve_table, body, (size_t)n, &res);
+	respond(ex, res.status, "application/json", "", res.body,
+	    res.body_len);
+	admission_result_free(&res);
+	free(body);
+}
+
+/* Route one request. */
+static void
+handle(struct exchange *ex)
+{
+	const char	*uri, *script, *info;
+	char		*path;
+
+	ex->method = ex->param(ex, "REQUEST_METHOD");
+	if (ex->method == NULL)
+		ex->method = "";
+	/* lighttpd sends REQUEST_URI; a plain CGI server may not. */
+	if ((uri = ex->param(ex, "REQUEST_URI")) != NULL)
+		path = xstrndup(uri, strcspn(uri, "?"));
+	else {
+		script = ex->param(ex, "SCRIPT_NAME");
+		info = ex->param(ex, "PATH_INFO");
+		path = xasprintf("%s%s", script != NULL ? script : "",
+		    info != NULL ? info : "");
+	}
+	ex->path = path;
+	ex->head = strcmp(ex->method, "HEAD") == 0;
+
+	if (strcmp(path, "/mutate") == 0) {
+		if (strcmp(ex->method, "POST") != 0)
+			fail(ex, 405, "Allow: POST\r\n", "method not allowed: "
+			    "use POST");
+		else if (serve_table == NULL)
+			fail(ex, 503, "", "no mirror table loaded");
+		else
+			mutate(ex);
+	} else if (strcmp(path, "/healthz") == 0) {
+		if (strcmp(ex->method, "GET") != 0 && !ex->head)
+			fail(ex, 405, "Allow: GET, HEAD\r\n", "method not "
+			    "allowed: use GET");
+		else if (serve_table == NULL)
+			fail(ex, 503, "", "no mirror table loaded");
+		else
+			respond(ex, 200, "text/plain", "", "ok\n", 3);
+	} else
+		fail(ex, 404, "", "not found: gilly serves POST /mutate and "
+		    "GET /healthz");
+	ex->path = NULL;
+	free(path);
+}
+
+static const char *
+fcgx_param(struct exchange *ex, const char *name)
+{
+	return (FCGX_GetParam(name, ex->rq->envp));
+}
+
+static size_t
+fcgx_read(struct exchange *ex, char *buf, size_t n)
+{
+	int	 got;
+
+	/* n <= ADMISSION_BODY_MAX: the cast to int is safe. */
+	got = FCGX_GetStr(buf, (int)n, ex->rq->in);
+	return (got < 0 ? 0 : (size_t)got);
+}
+
+static int
+fcgx_write(struct exchange *ex, const char *buf, size_t n)
+{
+	return (FCGX_PutStr(buf, (int)n, ex->rq->out) == (int)n ? 0 : -1);
+}
+
+int
+serve_fcgi(struct mirror *table)
+{
+	struct exchange	 ex;
+	FCGX_Request	 rq;
+
+	serve_table = table;
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&rq, 0, 0) != 0) {
+		log_line("[Serve] cannot initialize libfcgi");
+		mirror_free(serve_table);
+		return (1);
+	}
+	log_line("[Serve] %s %s serving FastCGI with %zu rules", PACKAGE_NAME,
+	    PACKAGE_VERSION, mirror_rule_count(serve_table));
+	memset(&ex, 0, sizeof ex);
+	ex.param = fcgx_param;
+	ex.read = fcgx_read;
+	ex.write = fcgx_write;
+	ex.rq = &rq;
+	while (FCGX_Accept_r(&rq) >= 0) {
+		handle(&ex);
+		FCGX_Finish_r(&rq);
+	}
+	FCGX_Free(&rq, 1);
+	mirror_free(serve_table);
+	serve_table = NULL;
+	return (0);
+}
+
+static const char *
+cgi_param(struct exchange *ex, const char *name)
+{
+	(void)ex;
+	return (getenv(name));
+}
+
+static size_t
+cgi_read(struct exchange *ex, char *buf, size_t n)
+{
+	(void)ex;
+	return (fread(buf, 1, n, stdin));
+}
+
+static int
+cgi_write(struct exchange *ex, const char *buf, size_t n)
+{
+	(void)ex;
+	return (fwrite(buf, 1, n, stdout) == n ? 0 : -1);
+}
+
+int
+serve_cgi(struct mirror *table)
+{
+	struct exchange	 ex;
+	int		 rc;
+
+	serve_table = table;
+	memset(&ex, 0, sizeof ex);
+	ex.param = cgi_param;
+	ex.read = cgi_read;
+	ex.write = cgi_write;
+	handle(&ex);
+	rc = fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
+	mirror_free(serve_table);
+	serve_table = NULL;
+	return (rc);
+}
