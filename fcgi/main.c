@@ -34,8 +34,10 @@ usage(FILE *fp)
 	    "\n"
 	    "With no command, gilly answers the AdmissionReview in REVIEW.json\n"
 	    "(or on stdin) on stdout; spawned by a FastCGI server it serves\n"
-	    "POST /mutate and GET /healthz. The mirror table is -c FILE, else\n"
-	    "$GILLY_CONFIG, else %s.\n", CONFIG_DEFAULT_PATH);
+	    "POST /mutate, GET /healthz and GET /metrics, and reloads the table\n"
+	    "when its file changes. The metrics file shared by the workers is\n"
+	    "$GILLY_METRICS_FILE, else next to their socket. The mirror table\n"
+	    "is -c FILE, else $GILLY_CONFIG, else %s.\n", CONFIG_DEFAULT_PATH);
 }
 
 /* borrowed: the table's path: -c FILE, else $GILLY_CONFIG, else the default. */
@@ -82,7 +84,7 @@ cmd_rewrite(int argc, char **argv, const char *cfile)
 	return (rc);
 }
 
-/* Load the table for serving; a FastCGI or CGI worker logs why it cannot. */
+/* Load the table for a CGI request; logs why it cannot. */
 static struct mirror *
 load_for_serving(const char *path)
 {
@@ -162,10 +164,12 @@ main(int argc, char **argv)
 	 * FCGX_Accept_r() has no CGI fallback, so CGI is told apart here.
 	 */
 	if (!FCGX_IsCGI()) {
-		/* Never stdout here: it is the server's, not a response. */
-		if ((table = load_for_serving(config_path(cfile))) == NULL)
-			return (CLI_FAIL);
-		return (serve_fcgi(table));
+		/*
+		 * Never stdout here: it is the server's, not a response. The
+		 * worker loads the table itself, and reloads it on a change.
+		 */
+		return (serve_fcgi(config_path(cfile)) == 0 ? CLI_OK :
+		    CLI_FAIL);
 	}
 	if (getenv("GATEWAY_INTERFACE") != NULL) {
 		/* A CGI request is answered even without a table: 503. */

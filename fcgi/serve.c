@@ -6,6 +6,10 @@
  */
 #include "common.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +20,16 @@
 
 #include "admission.h"
 #include "log.h"
+#include "metrics.h"
 #include "mirror.h"
 #include "serve.h"
+#include "table.h"
+
+/* The metrics file when neither the environment nor the socket names one. */
+#define SERVE_METRICS_DEFAULT	"/run/gilly/gilly.metrics"
+
+/* The Prometheus text exposition format (version 0.0.4). */
+#define SERVE_METRICS_TYPE	"text/plain; version=0.0.4"
 
 /* One request and the way to answer it. */
 struct exchange {
@@ -31,10 +43,12 @@ struct exchange {
 };
 
 /*
- * The table. One pointer, read once per request, so that a later reload
- * can swap it between requests.
+ * The table in force for this request: set before each request, so that a
+ * reload swaps it between requests, never during one. NULL: none loaded.
  */
-static struct mirror	*serve_table;
+static const struct mirror	*serve_table;
+/* Where requests are counted. */
+static struct metrics		*serve_metrics;
 
 static const char *
 reason(int status)
@@ -76,9 +90,11 @@ respond(struct exchange *ex, int status, const char *type, const char *extra,
 	    extra);
 	if (n < 0 || (size_t)n >= sizeof head ||
 	    ex->write(ex, head, (size_t)n) != 0 ||
-	    (!ex->head && len > 0 && ex->write(ex, body, len) != 0))
+	    (!ex->head && len > 0 && ex->write(ex, body, len) != 0)) {
+		metrics_error(serve_metrics, METRICS_ERROR_WRITE);
 		log_line("[Serve] %s %s: could not write the %d response",
 		    ex->method, ex->path, status);
+	}
 }
 
 /* Answer with a JSON error body {"error": msg}, and log it. */
@@ -94,6 +110,7 @@ fail(struct exchange *ex, int status, const char *extra, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	metrics_error(serve_metrics, metrics_error_of_status(status));
 	log_line("[Serve] %d %s %s: %s", status, ex->method, ex->path, msg);
 	o = json_object_new_object();
 	if (o == NULL || json_object_object_add(o, "error",
@@ -152,6 +169,7 @@ mutate(struct exchange *ex)
 {
 	struct admission_result	 res;
 	unsigned long long	 n;
+	uint64_t		 start;
 	const char		*cl, *type;
 	char			*body;
 	size_t			 got;
@@ -177,6 +195,8 @@ mutate(struct exchange *ex)
 		    "application/json", type != NULL ? type : "");
 		return;
 	}
+	/* The histogram's time: from the body's first byte to the answer. */
+	start = metrics_clock();
 	body = xmalloc(n + 1);
 	if ((got = ex->read(ex, body, (size_t)n)) != n) {
 		fail(ex, 400, "", "body shorter than its Content-Length: %zu of "
@@ -188,7 +208,21 @@ mutate(struct exchange *ex)
 	admission_review(serve_table, body, (size_t)n, &res);
 	respond(ex, res.status, "application/json", "", res.body,
 	    res.body_len);
+	metrics_review(serve_metrics, &res, metrics_clock() - start);
 	admission_result_free(&res);
+	free(body);
+}
+
+/* GET /metrics: the counters of all the workers. */
+static void
+scrape(struct exchange *ex)
+{
+	char	*body;
+	size_t	 len;
+
+	body = metrics_format(serve_metrics, serve_table != NULL ?
+	    mirror_rule_count(serve_table) : 0, &len);
+	respond(ex, 200, SERVE_METRICS_TYPE, "", body, len);
 	free(body);
 }
 
@@ -230,9 +264,16 @@ handle(struct exchange *ex)
 			fail(ex, 503, "", "no mirror table loaded");
 		else
 			respond(ex, 200, "text/plain", "", "ok\n", 3);
+	} else if (strcmp(path, "/metrics") == 0) {
+		/* Answered without a table too: they say what went wrong. */
+		if (strcmp(ex->method, "GET") != 0 && !ex->head)
+			fail(ex, 405, "Allow: GET, HEAD\r\n", "method not "
+			    "allowed: use GET");
+		else
+			scrape(ex);
 	} else
-		fail(ex, 404, "", "not found: gilly serves POST /mutate and "
-		    "GET /healthz");
+		fail(ex, 404, "", "not found: gilly serves POST /mutate, "
+		    "GET /healthz and GET /metrics");
 	ex->path = NULL;
 	free(path);
 }
@@ -259,33 +300,98 @@ fcgx_write(struct exchange *ex, const char *buf, size_t n)
 	return (FCGX_PutStr(buf, (int)n, ex->rq->out) == (int)n ? 0 : -1);
 }
 
+/*
+ * new: the metrics file's path: $GILLY_METRICS_FILE; else, next to the
+ * listening socket at fd 0, its path with lighttpd's "-N" suffix (one
+ * socket per worker) replaced by ".metrics", so that the workers of one
+ * fastcgi.server share it; else SERVE_METRICS_DEFAULT.
+ */
+static char *
+serve_metrics_path(void)
+{
+	struct sockaddr_un	 sun;
+	socklen_t		 slen = sizeof sun;
+	const char		*env, *p;
+	size_t			 n, i;
+
+	if ((env = getenv("GILLY_METRICS_FILE")) != NULL && *env != '\0')
+		return (xstrdup(env));
+	memset(&sun, 0, sizeof sun);
+	/* An abstract socket (a leading NUL) has no directory. */
+	if (getsockname(0, (struct sockaddr *)&sun, &slen) == 0 &&
+	    sun.sun_family == AF_UNIX && sun.sun_path[0] != '\0') {
+		p = sun.sun_path;
+		n = strnlen(p, sizeof sun.sun_path);
+		for (i = n; i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9'; i--)
+			;
+		if (i < n && i > 1 && p[i - 1] == '-')
+			n = i - 1;
+		return (xasprintf("%.*s.metrics", (int)n, p));
+	}
+	return (xstrdup(SERVE_METRICS_DEFAULT));
+}
+
+/*
+ * Count in the file at path (NULL: in this process). A file that cannot be
+ * used is said once, when the worker starts; it counts on by itself.
+ */
+static struct metrics *
+serve_metrics_start(const char *path)
+{
+	struct metrics	*m;
+	char		*cause = NULL;
+
+	if (metrics_open(path, &m, &cause) != 0) {
+		log_line("[Metrics] %s: this worker's metrics count only its "
+		    "own requests", cause != NULL ? cause : path);
+		free(cause);
+	}
+	return (m);
+}
+
 int
-serve_fcgi(struct mirror *table)
+serve_fcgi(const char *path)
 {
 	struct exchange	 ex;
+	struct table	*table = NULL;
 	FCGX_Request	 rq;
+	char		*mpath, *cause = NULL;
+	int		 rv = 1;
 
-	serve_table = table;
+	mpath = serve_metrics_path();
+	serve_metrics = serve_metrics_start(mpath);
+	free(mpath);
+	if (table_open(path, serve_metrics, &table, &cause) != 0) {
+		log_line("[Config] %s", cause != NULL ? cause : path);
+		free(cause);
+		goto end;
+	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&rq, 0, 0) != 0) {
 		log_line("[Serve] cannot initialize libfcgi");
-		mirror_free(serve_table);
-		return (1);
+		goto end;
 	}
 	log_line("[Serve] %s %s serving FastCGI with %zu rules", PACKAGE_NAME,
-	    PACKAGE_VERSION, mirror_rule_count(serve_table));
+	    PACKAGE_VERSION, mirror_rule_count(table_get(table)));
 	memset(&ex, 0, sizeof ex);
 	ex.param = fcgx_param;
 	ex.read = fcgx_read;
 	ex.write = fcgx_write;
 	ex.rq = &rq;
 	while (FCGX_Accept_r(&rq) >= 0) {
+		/* Between requests: the table changes only here. */
+		table_check(table);
+		serve_table = table_get(table);
 		handle(&ex);
 		FCGX_Finish_r(&rq);
 	}
 	FCGX_Free(&rq, 1);
-	mirror_free(serve_table);
+	rv = 0;
+end:
 	serve_table = NULL;
-	return (0);
+	table_free(table);
+	metrics_free(serve_metrics);
+	serve_metrics = NULL;
+	return (rv);
 }
 
 static const char *
@@ -313,8 +419,13 @@ int
 serve_cgi(struct mirror *table)
 {
 	struct exchange	 ex;
+	const char	*mpath;
 	int		 rc;
 
+	/* One request per process: shared counts only where asked for. */
+	mpath = getenv("GILLY_METRICS_FILE");
+	serve_metrics = serve_metrics_start(mpath != NULL && *mpath != '\0' ?
+	    mpath : NULL);
 	serve_table = table;
 	memset(&ex, 0, sizeof ex);
 	ex.param = cgi_param;
@@ -322,7 +433,9 @@ serve_cgi(struct mirror *table)
 	ex.write = cgi_write;
 	handle(&ex);
 	rc = fflush(stdout) != 0 || ferror(stdout) ? 1 : 0;
-	mirror_free(serve_table);
 	serve_table = NULL;
+	mirror_free(table);
+	metrics_free(serve_metrics);
+	serve_metrics = NULL;
 	return (rc);
 }

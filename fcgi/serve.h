@@ -1,10 +1,18 @@
 /*
  * serve.h: gilly over HTTP, as a FastCGI responder or a CGI program.
  *
- * Owns the routes (POST /mutate, GET /healthz), the checks of a request's
- * method, length and type before its body is read, and the CGI response
- * (RFC 3875 section 6). The table is loaded once per process and held
- * behind one pointer for the life of the accept loop.
+ * Owns the routes (POST /mutate, GET /healthz, GET /metrics), the checks of
+ * a request's method, length and type before its body is read, the CGI
+ * response (RFC 3875 section 6), and the counting of every request in the
+ * metrics. A FastCGI worker looks at its table's file before each request
+ * and reloads it when it has changed (table.h).
+ *
+ * The metrics file (metrics.h), shared by the workers of one server:
+ * $GILLY_METRICS_FILE; else, for a FastCGI worker on a unix socket, the
+ * socket's path with lighttpd's "-N" suffix replaced by ".metrics"
+ * (/run/gilly/gilly.sock-0 -> /run/gilly/gilly.sock.metrics); else
+ * /run/gilly/gilly.metrics. A CGI program counts in the file only when
+ * $GILLY_METRICS_FILE names one.
  */
 #ifndef GILLY_SERVE_H
 #define GILLY_SERVE_H
@@ -14,10 +22,11 @@
 #include "mirror.h"
 
 /*
- * steals table. Serve FastCGI requests on the listening socket at fd 0 until
- * libfcgi asks to stop; returns the exit status.
+ * Load the table at path, then serve FastCGI requests on the listening
+ * socket at fd 0 until libfcgi asks to stop; returns the exit status (1: the
+ * table did not load, the reason logged).
  */
-int	serve_fcgi(struct mirror *table);
+int	serve_fcgi(const char *path);
 
 /*
  * steals table (NULL: none could be loaded, /mutate and /healthz answer

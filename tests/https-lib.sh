@@ -357,3 +357,32 @@ https_show_log() {
 	echo "# server log (end):"
 	tail -n 30 "$HTTPS_ERR" | sed 's/^/#	/'
 }
+
+# https_metrics OUT: GET /metrics through lighttpd, the body into OUT; the
+# status on stdout.
+https_metrics() {
+	https_curl -o "$1" -w '%{http_code}' "$HTTPS_URL/metrics" || :
+}
+
+# https_worker_sockets: the FastCGI socket of each worker (lighttpd names
+# them gilly.sock-0, gilly.sock-1, ...), one a line.
+https_worker_sockets() {
+	for _s in "$HTTPS_RUN"/gilly.sock-*; do
+		[ -S "$_s" ] && echo "$_s"
+	done
+}
+
+# https_worker_metrics SOCKET OUT: GET /metrics from the one worker behind
+# SOCKET, past lighttpd (cgi-fcgi), the body into OUT.
+https_worker_metrics() {
+	env -i PATH="$PATH" GATEWAY_INTERFACE=CGI/1.1 REQUEST_METHOD=GET \
+	    REQUEST_URI=/metrics SERVER_PROTOCOL=HTTP/1.1 \
+	    cgi-fcgi -bind -connect "$1" </dev/null 2>/dev/null |
+	    sed '1,/^\r\{0,1\}$/d' >"$2" || :
+}
+
+# https_worker_reads PID: the bytes worker PID has read so far, its
+# requests included (rchar of /proc/PID/io); nothing if it is gone.
+https_worker_reads() {
+	sed -n 's/^rchar: //p' "/proc/$1/io" 2>/dev/null || :
+}

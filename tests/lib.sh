@@ -14,6 +14,8 @@ set -eu
 export SRCDIR BUILDDIR GILLY
 # Without these, gilly is the CLI (a CGI environment would make it CGI).
 unset GATEWAY_INTERFACE GILLY_CONFIG 2>/dev/null || :
+# Nor may the tests count in a metrics file of the caller's.
+unset GILLY_METRICS_FILE 2>/dev/null || :
 
 TEST_NAME=$(basename "$0" .sh)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gilly-$TEST_NAME.XXXXXX")
@@ -194,4 +196,23 @@ expect_same() {
 finish() {
 	echo "$TEST_NAME: $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
+}
+
+# metric FILE SERIES: the value of SERIES ("name", or "name{labels}" as
+# gilly writes it) in the Prometheus exposition in FILE; nothing if absent.
+metric() {
+	awk -v s="$2" 'index($0, s " ") == 1 {
+		print substr($0, length(s) + 2)
+		exit
+	}' "$1"
+}
+
+# expect_metric NAME FILE SERIES WANT: SERIES in FILE has the value WANT.
+expect_metric() {
+	_v=$(metric "$2" "$3")
+	if [ "$_v" = "$4" ]; then
+		pass "$1: $3 $4"
+	else
+		fail "$1: $3 is ${_v:-absent}, expected $4"
+	fi
 }

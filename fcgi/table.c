@@ -1,0 +1,280 @@
+/*
+ * table.c: the table in force, and its reload when the file changes.
+ *
+ * Why a stat() per request: it costs about half a microsecond (a review
+ * about fifteen, its trip through lighttpd and TLS far more), and it is
+ * what makes "the next request uses the new table" true without a timer
+ * or a thread. Resolving the symbolic links (realpath()) costs about five,
+ * so it is done at most once a second; it catches nothing the stat()
+ * misses in practice (a ConfigMap update writes its new file, a new inode,
+ * before it swaps the link), but once a second it costs nothing to be
+ * sure.
+ *
+ * Timestamps are coarse (a kernel tick), so a file rewritten in place with
+ * the same size within one tick keeps its stat. As git does for its index,
+ * a stat taken within RACY_NS of the file's mtime is not trusted: the file
+ * is read again at each request until it is older than that. Reading is
+ * cheap, and comparing the bytes with the last ones read keeps a reread
+ * of the same bytes from counting as a reload.
+ */
+#include "common.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "mirror.h"
+#include "table.h"
+
+/* Largest table file read, as config_load_file() has it. */
+#define TABLE_MAX_SIZE		(64UL * 1024 * 1024)
+/* Symbolic links are resolved again at most this often. */
+#define CHAIN_INTERVAL_NS	UINT64_C(1000000000)
+/* A stat within this of the file's mtime may miss a write (see above). */
+#define RACY_NS			INT64_C(50000000)
+
+/* What stat() says of the file; equal stamps (not racy) mean equal bytes. */
+struct stamp {
+	int		 err;		/* stat()'s errno; 0: the rest is set */
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtim;
+	struct timespec	 ctim;
+};
+
+struct table {
+	char		*path;
+	struct metrics	*metrics;	/* borrowed */
+	struct mirror	*table;		/* in force; never NULL */
+	struct stamp	 seen;		/* at the last read (or failed stat) */
+	int		 racy;		/* seen may miss a write: read again */
+	char		*chain;		/* realpath() at the last look; or NULL */
+	uint64_t	 chain_at;	/* metrics_clock() of that look */
+	char		*bytes;		/* the file as last read; or NULL */
+	size_t		 len;
+};
+
+static void
+stamp_take(const char *path, struct stamp *s)
+{
+	struct stat	 st;
+
+	memset(s, 0, sizeof *s);
+	if (stat(path, &st) == -1) {
+		s->err = errno != 0 ? errno : EIO;
+		return;
+	}
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->size = st.st_size;
+	s->mtim = st.st_mtim;
+	s->ctim = st.st_ctim;
+}
+
+static int
+ts_equal(const struct timespec *a, const struct timespec *b)
+{
+	return (a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec);
+}
+
+static int
+stamp_equal(const struct stamp *a, const struct stamp *b)
+{
+	if (a->err != 0 || b->err != 0)
+		return (a->err == b->err);
+	return (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    ts_equal(&a->mtim, &b->mtim) && ts_equal(&a->ctim, &b->ctim));
+}
+
+/* Whether a write could follow the stat s and leave its stamp as it is. */
+static int
+stamp_racy(const struct stamp *s)
+{
+	struct timespec	 now;
+	int64_t		 age;
+
+	if (s->err != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return (0);
+	age = ((int64_t)now.tv_sec - (int64_t)s->mtim.tv_sec) * 1000000000 +
+	    ((int64_t)now.tv_nsec - (int64_t)s->mtim.tv_nsec);
+	/* A file from the future says nothing about ticks: trusted. */
+	return (age > -RACY_NS && age < RACY_NS);
+}
+
+/* new: *buf. The whole file, no more than TABLE_MAX_SIZE bytes. */
+static int
+read_file(const char *path, char **buf, size_t *len, char **cause)
+{
+	char	*p = NULL;
+	size_t	 n = 0, size = 0;
+	ssize_t	 got;
+	int	 fd, rv = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		set_cause(cause, "%s: %s", path, strerror(errno));
+		goto end;
+	}
+	for (;;) {
+		if (n == size) {
+			if (size >= TABLE_MAX_SIZE) {
+				set_cause(cause, "%s: larger than %lu MiB", path,
+				    TABLE_MAX_SIZE / (1024 * 1024));
+				goto end;
+			}
+			size = size == 0 ? 8192 : size * 2;
+			p = xrealloc(p, size);
+		}
+		if ((got = read(fd, p + n, size - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			set_cause(cause, "%s: %s", path, strerror(errno));
+			goto end;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	*buf = p;
+	*len = n;
+	p = NULL;
+	rv = 0;
+end:
+	free(p);
+	if (fd != -1)
+		close(fd);
+	return (rv);
+}
+
+/* Resolve the links again; returns whether the chain changed. */
+static int
+chain_update(struct table *t)
+{
+	char	*now;
+	int	 changed;
+
+	now = realpath(t->path, NULL);
+	changed = now == NULL || t->chain == NULL ? now != t->chain :
+	    strcmp(now, t->chain) != 0;
+	free(t->chain);
+	t->chain = now;
+	t->chain_at = metrics_clock();
+	return (changed);
+}
+
+/*
+ * Read the file whose stat is st and load it if its bytes are new.
+ * Returns 1 for a new table in force, 0 for the same bytes as before, -1
+ * (with *cause) for a file that could not be read or loaded.
+ */
+static int
+table_look(struct table *t, const struct stamp *st, char **cause)
+{
+	struct mirror	*m = NULL;
+	char		*buf = NULL;
+	size_t		 len = 0;
+
+	t->seen = *st;
+	t->racy = stamp_racy(st);
+	chain_update(t);
+	if (st->err != 0) {
+		set_cause(cause, "%s: %s", t->path, strerror(st->err));
+		goto unread;
+	}
+	if (read_file(t->path, &buf, &len, cause) != 0)
+		goto unread;
+	if (t->bytes != NULL && len == t->len &&
+	    memcmp(buf, t->bytes, len) == 0) {
+		free(buf);
+		return (0);
+	}
+	/* Kept even if they do not load: not loaded again until they change. */
+	free(t->bytes);
+	t->bytes = buf;
+	t->len = len;
+	/* Into a new table: the one in force is untouched until it loads. */
+	if (config_load_buffer(t->path, buf, len, &m, cause) != 0)
+		return (-1);
+	mirror_free(t->table);
+	t->table = m;
+	return (1);
+unread:
+	/* Whatever is read next is loaded, even bytes seen before. */
+	free(t->bytes);
+	t->bytes = NULL;
+	t->len = 0;
+	return (-1);
+}
+
+int
+table_open(const char *path, struct metrics *metrics, struct table **out,
+    char **cause)
+{
+	struct table	*t;
+	struct stamp	 st;
+
+	t = xcalloc(1, sizeof *t);
+	t->path = xstrdup(path);
+	t->metrics = metrics;
+	stamp_take(path, &st);
+	if (table_look(t, &st, cause) != 1) {
+		table_free(t);
+		return (-1);
+	}
+	*out = t;
+	return (0);
+}
+
+void
+table_free(struct table *t)
+{
+	if (t == NULL)
+		return;
+	mirror_free(t->table);
+	free(t->path);
+	free(t->chain);
+	free(t->bytes);
+	free(t);
+}
+
+void
+table_check(struct table *t)
+{
+	struct stamp	 st;
+	char		*cause = NULL;
+
+	stamp_take(t->path, &st);
+	if (!t->racy && stamp_equal(&st, &t->seen) &&
+	    (metrics_clock() - t->chain_at < CHAIN_INTERVAL_NS ||
+	    !chain_update(t)))
+		return;
+	switch (table_look(t, &st, &cause)) {
+	case 1:
+		metrics_reload(t->metrics);
+		log_line("[Config] %s changed: reloaded, %zu rules", t->path,
+		    mirror_rule_count(t->table));
+		break;
+	case -1:
+		metrics_error(t->metrics, METRICS_ERROR_TABLE_RELOAD);
+		log_line("[Config] %s; the table loaded before stays in force "
+		    "(%zu rules)", cause != NULL ? cause : t->path,
+		    mirror_rule_count(t->table));
+		break;
+	}
+	free(cause);
+}
+
+const struct mirror *
+table_get(const struct table *t)
+{
+	return (t->table);
+}

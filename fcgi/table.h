@@ -1,0 +1,43 @@
+/*
+ * table.h: the mirror table in force in a FastCGI worker, reloaded when
+ * its file changes.
+ *
+ * Owns the table's file and the decision to read it again. Before each
+ * request the worker stat()s the file (following links); a new identity
+ * (device, inode), size, mtime or ctime, or a new chain of symbolic links
+ * (looked at once a second: Kubernetes updates a mounted ConfigMap by
+ * swapping its "..data" link), makes it read the file. Bytes equal to the
+ * last ones read change nothing; new bytes are loaded into a new table,
+ * which replaces the one in force only once it has loaded whole. A table
+ * that does not load is logged with FILE:LINE:COLUMN and counted, the last
+ * good one stays in force, and the file is read again only once its stat
+ * changes again.
+ */
+#ifndef GILLY_TABLE_H
+#define GILLY_TABLE_H
+
+#include "common.h"
+
+#include "metrics.h"
+#include "mirror.h"
+
+struct table;
+
+/*
+ * new: *out, freed by table_free(); borrowed: metrics, which must outlive
+ * it. Load the table at path. Returns -1 with *cause set (caller frees) if
+ * it does not load.
+ */
+int			 table_open(const char *path, struct metrics *,
+			    struct table **out, char **cause);
+
+/* NULL-safe. */
+void			 table_free(struct table *);
+
+/* Reload the table if its file has changed; logs and counts the outcome. */
+void			 table_check(struct table *);
+
+/* borrowed: the table in force, valid until the next table_check(). */
+const struct mirror	*table_get(const struct table *);
+
+#endif
