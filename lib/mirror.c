@@ -915,6 +915,56 @@ end:
 	return (rv);
 }
 
+/* new: the lookup key of a parsed image, normalized "host/path". */
+static char *
+image_key(const struct imageref *ref, size_t *n, size_t *hl)
+{
+	char	*key;
+
+	key = xmalloc(ref->domain_len + 1 + ref->path_len + 1);
+	memcpy(key, ref->domain, ref->domain_len);
+	key[ref->domain_len] = '\0';
+	*hl = normalize_host(key, ref->domain_len);
+	key[*hl] = '/';
+	memcpy(key + *hl + 1, ref->path, ref->path_len);
+	*n = *hl + 1 + ref->path_len;
+	key[*n] = '\0';
+	return (key);
+}
+
+/*
+ * Whether a result, read again as an image, lies under a target, so that a
+ * second review of the same Pod leaves it alone. It may not: a target on
+ * Docker Hub with one path component ("docker.io/bar") yields a result that
+ * reads as "docker.io/library/bar".
+ */
+static int
+mirror_result_stays(const struct mirror *m, const struct rule *r,
+    const char *result, char **cause)
+{
+	struct imageref	*ref = NULL;
+	char		*key = NULL, *norm = NULL;
+	size_t		 n, hl;
+	int		 rv = 0;
+
+	if (imageref_parse(result, strlen(result), &ref, NULL) != 0)
+		goto end;
+	key = image_key(ref, &n, &hl);
+	if (mirror_already(m, key, n, hl))
+		rv = 1;
+	else {
+		norm = imageref_format(ref);
+		set_cause(cause, "rule \"%s\": the result \"%s\" reads as "
+		    "\"%s\", which lies outside the target \"%s\"", r->source,
+		    result, norm, r->target);
+	}
+end:
+	free(norm);
+	free(key);
+	imageref_free(ref);
+	return (rv);
+}
+
 enum mirror_outcome
 mirror_rewrite(const struct mirror *m, const char *image, size_t len,
     char **out, struct mirror_match *match, char **cause)
@@ -939,15 +989,7 @@ mirror_rewrite(const struct mirror *m, const char *image, size_t len,
 	if (ref->domain_len == 0)
 		goto end;
 
-	/* key := normalized host "/" path */
-	key = xmalloc(ref->domain_len + 1 + ref->path_len + 1);
-	memcpy(key, ref->domain, ref->domain_len);
-	key[ref->domain_len] = '\0';
-	hl = normalize_host(key, ref->domain_len);
-	key[hl] = '/';
-	memcpy(key + hl + 1, ref->path, ref->path_len);
-	n = hl + 1 + ref->path_len;
-	key[n] = '\0';
+	key = image_key(ref, &n, &hl);
 	copy_field(mm.registry, sizeof mm.registry, key, hl);
 
 	if (mirror_already(m, key, n, hl)) {
@@ -967,6 +1009,12 @@ mirror_rewrite(const struct mirror *m, const char *image, size_t len,
 	rest = key + used + (used < n);
 	mm.outcome = mirror_build(r, key, hl, rest, n - used - (used < n),
 	    ref, out, cause);
+	if (mm.outcome == MIRROR_REWRITTEN && !mirror_result_stays(m, r, *out,
+	    cause)) {
+		free(*out);
+		*out = NULL;
+		mm.outcome = MIRROR_INVALID;
+	}
 end:
 	if (match != NULL)
 		*match = mm;

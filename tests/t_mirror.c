@@ -562,6 +562,35 @@ START_TEST(t_idempotent)
 }
 END_TEST
 
+/*
+ * A target on Docker Hub with one path component yields, for an image that
+ * is the whole source, a result that reads as "docker.io/library/...":
+ * outside the target, so a second review would rewrite it again. Refused.
+ */
+START_TEST(t_result_outside_target)
+{
+	static const struct def defs[] = {
+		{ "docker.io", "my.internal.repo/dockerhub" },
+		{ "quay.io/foo/bar", "docker.io/bar" },
+		{ "r.example/b", "docker.io/g" },
+	};
+	static const struct expect cases[] = {
+		{ "quay.io/foo/bar:1", MIRROR_INVALID, NULL, "quay.io/foo/bar" },
+		{ "r.example/b", MIRROR_INVALID, NULL, "r.example/b" },
+		{ "quay.io/foo/bar/x:2", MIRROR_REWRITTEN, "docker.io/bar/x:2",
+		    "quay.io/foo/bar" },
+		{ "docker.io/bar/x:2", MIRROR_ALREADY, NULL, NULL },
+	};
+	struct mirror	*m = load(defs, NITEMS(defs));
+	size_t		 i;
+
+	for (i = 0; i < NITEMS(cases); i++)
+		check_one(m, &cases[i]);
+	check_idempotent(defs, NITEMS(defs));
+	mirror_free(m);
+}
+END_TEST
+
 START_TEST(t_invalid_sources)
 {
 	static const struct {
@@ -929,6 +958,7 @@ mirror_suite(void)
 	tcase_add_test(tc, t_invalid_images);
 	tcase_add_test(tc, t_match_fields);
 	tcase_add_test(tc, t_idempotent);
+	tcase_add_test(tc, t_result_outside_target);
 	tcase_add_test(tc, t_large_table);
 	suite_add_tcase(s, tc);
 
