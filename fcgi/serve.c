@@ -6,11 +6,9 @@
  */
 #include "common.h"
 
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,13 +357,6 @@ serve_fcgi(const char *path)
 	FCGX_Request	 rq;
 	char		*mpath, *cause = NULL;
 	int		 rv = 1;
-
-	/*
-	 * A worker outlives nothing it serves: libfcgi only notes a SIGTERM,
-	 * so one that lighttpd signals before it blocks in accept() would
-	 * run on after lighttpd is gone. Die with the parent instead.
-	 */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 	mpath = serve_metrics_path();
 	serve_metrics = serve_metrics_start(mpath);
