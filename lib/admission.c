@@ -3,9 +3,13 @@
  * response AdmissionReview out, with a JSON Patch (RFC 6902) that points
  * every image gilly acts on at the mirror.
  *
- * One json_tokener parses the body once; every value read is type-checked
- * and a wrong type is refused with its JSON path. Values are borrowed from
- * the parse tree, which lives until the response is serialized.
+ * The body is checked and indexed once (lib/jsontape.h) rather than parsed
+ * into a json-c tree: a review answers in microseconds, and most of what a
+ * tree would hold (managedFields, volumes, status) is never read. Every
+ * value read is type-checked and a wrong type is refused with its JSON path.
+ * The response is written as text, escaped as json-c would escape it; json-c
+ * is left the rare paths: the message for a body that is not JSON, and the
+ * merge with an existing original-images annotation.
  */
 #include "common.h"
 
@@ -18,6 +22,7 @@
 #include <json-c/json_object_iterator.h>
 
 #include "admission.h"
+#include "jsontape.h"
 #include "log.h"
 #include "mirror.h"
 
@@ -39,37 +44,141 @@ static const char *const pod_lists[] = {
 	"containers", "initContainers", "ephemeralContainers"
 };
 
+/* Text being written: NUL-terminated, grown on demand. */
+struct out {
+	char	*buf;
+	size_t	 len;
+	size_t	 size;
+};
+
+/*
+ * One rewritten container, a member of the original-images and
+ * mirrored-images objects. Keys are C strings, as json-c's are: a second
+ * rewrite under the same key replaces the first in its place.
+ */
+struct entry {
+	char		*key;
+	const char	*original;	/* borrowed from the tape */
+	size_t		 original_len;
+	char		*mirrored;
+};
+
 /* What one review is about, and what it produces so far. */
 struct review {
 	const struct mirror	*table;
 	struct admission_result	*res;
+	struct jsontape		*tape;
 	int			 update;	/* compare with oldObject */
 	int			 ephemeral_only; /* the subresource */
-	struct json_object	*old_spec;	/* oldObject.spec or NULL */
-	struct json_object	*patch;		/* JSON Patch operations */
-	struct json_object	*originals;	/* container -> original */
-	struct json_object	*mirrored;	/* container -> mirrored */
-	struct json_object	*warnings;	/* one line per rewrite */
+	size_t			 old_spec;	/* oldObject.spec or 0 */
+	struct out		 patch;		/* "[" and the operations */
+	struct entry		*entries;
+	size_t			 nentries;
+	size_t			 entries_size;
+	size_t			*index;		/* entries by key: i + 1, or 0 */
+	size_t			 index_size;	/* a power of 2 */
+	struct out		 warnings;	/* JSON strings, comma-separated */
 	size_t			 registries_size;
 };
 
+/* Room for n more bytes and a NUL. */
+static void
+out_grow(struct out *o, size_t n)
+{
+	if (o->size - o->len > n)
+		return;
+	o->size = o->size * 2 > o->len + n + 1 ? o->size * 2 : o->len + n + 1;
+	if (o->size < 256)
+		o->size = 256;
+	o->buf = xrealloc(o->buf, o->size);
+}
+
+static void
+out_add(struct out *o, const char *s, size_t n)
+{
+	out_grow(o, n);
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void
+out_cstr(struct out *o, const char *s)
+{
+	out_add(o, s, strlen(s));
+}
+
+/*
+ * The escape of each byte in a JSON string, as json-c's
+ * json_object_to_json_string_ext() writes it with JSON_FLAGS: 0 for none
+ * (a byte as it is, '/' too), a letter for the two-byte escapes, 'u' for
+ * \u00XX (lowercase hex).
+ */
+static const char json_escape[256] = {
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	['"'] = '"',
+	['\\'] = '\\'
+};
+
+/* The n bytes at s as a JSON string, quoted and escaped (json_escape). */
+static void
+out_json(struct out *o, const char *s, size_t n)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)s;
+	char			*d;
+	size_t			 i;
+	char			 e;
+
+	/* The longest escape is 6 bytes; the quotes 2 more. */
+	out_grow(o, 6 * n + 2);
+	d = o->buf + o->len;
+	*d++ = '"';
+	for (i = 0; i < n; i++) {
+		if ((e = json_escape[p[i]]) == 0)
+			*d++ = (char)p[i];
+		else if (e != 'u') {
+			*d++ = '\\';
+			*d++ = e;
+		} else {
+			memcpy(d, "\\u00", 4);
+			d[4] = hex[p[i] >> 4];
+			d[5] = hex[p[i] & 0xf];
+			d += 6;
+		}
+	}
+	*d++ = '"';
+	*d = '\0';
+	o->len = (size_t)(d - o->buf);
+}
+
+/* "key": a member's name and colon. */
+static void
+out_key(struct out *o, const char *key)
+{
+	out_json(o, key, strlen(key));
+	out_add(o, ":", 1);
+}
+
 /* The article and name of a JSON type, for messages. */
 static const char *
-type_name(enum json_type type)
+type_name(enum jsontape_type type)
 {
 	switch (type) {
-	case json_type_null:
+	case JSONTAPE_NULL:
 		return ("null");
-	case json_type_boolean:
+	case JSONTAPE_BOOLEAN:
 		return ("a boolean");
-	case json_type_double:
-	case json_type_int:
+	case JSONTAPE_NUMBER:
 		return ("a number");
-	case json_type_object:
+	case JSONTAPE_OBJECT:
 		return ("an object");
-	case json_type_array:
+	case JSONTAPE_ARRAY:
 		return ("an array");
-	case json_type_string:
+	case JSONTAPE_STRING:
 		return ("a string");
 	}
 	return ("an unknown value");
@@ -81,37 +190,40 @@ type_name(enum json_type type)
  * naming its JSON path ("path.key") when it has another type.
  */
 static int
-member(struct json_object *obj, const char *path, const char *key,
-    enum json_type want, struct json_object **out, char **cause)
+member(struct jsontape *t, size_t obj, const char *path, const char *key,
+    enum jsontape_type want, size_t *out, char **cause)
 {
-	struct json_object	*v;
+	size_t	 v;
 
-	*out = NULL;
-	/* json-c represents null as a NULL pointer. */
-	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+	*out = 0;
+	/* null counts as absent, as it does for json-c. */
+	if ((v = jsontape_member(t, obj, key)) == 0 ||
+	    jsontape_type(t, v) == JSONTAPE_NULL)
 		return (0);
-	if (!json_object_is_type(v, want))
+	if (jsontape_type(t, v) != want)
 		return (set_cause(cause, "%s%s%s: expected %s, found %s", path,
 		    *path == '\0' ? "" : ".", key, type_name(want),
-		    type_name(json_object_get_type(v))));
+		    type_name(jsontape_type(t, v))));
 	*out = v;
 	return (1);
 }
 
-/* A string member: as member(), with the bytes in *s and *len. */
+/*
+ * A string member: as member(), with the bytes in *s (NUL-terminated, maybe
+ * holding NULs) and *len.
+ */
 static int
-member_string(struct json_object *obj, const char *path, const char *key,
-    const char **s, size_t *len, char **cause)
+member_string(struct jsontape *t, size_t obj, const char *path,
+    const char *key, const char **s, size_t *len, char **cause)
 {
-	struct json_object	*v;
-	int			 r;
+	size_t	 v;
+	int	 r;
 
 	*s = NULL;
 	*len = 0;
-	if ((r = member(obj, path, key, json_type_string, &v, cause)) != 1)
+	if ((r = member(t, obj, path, key, JSONTAPE_STRING, &v, cause)) != 1)
 		return (r);
-	*s = json_object_get_string(v);
-	*len = (size_t)json_object_get_string_len(v);
+	*s = jsontape_string(t, v, len);
 	return (1);
 }
 
@@ -185,31 +297,23 @@ bad:
 	return (-1);
 }
 
-/* Parse the body: new: the root value (never NULL on success). */
-static struct json_object *
-parse_body(const char *body, size_t len, char **cause)
+/*
+ * The message for a body jsontape refused (at byte at: what): json-c's own,
+ * as gilly has always given, unless json-c would take the body (NaN, "00",
+ * a control character in a string: not JSON by RFC 8259), then jsontape's.
+ */
+static void
+parse_error(const char *body, size_t len, size_t at, const char *what,
+    char **cause)
 {
-	struct json_tokener	*tok = NULL;
+	struct json_tokener	*tok;
 	struct json_object	*root = NULL;
 	enum json_tokener_error	 je;
-	size_t			 at, end;
+	size_t			 end;
 
-	if (len == 0) {
-		set_cause(cause, "empty body: expected an AdmissionReview");
-		goto end;
-	}
-	if (len > ADMISSION_BODY_MAX) {
-		set_cause(cause, "body too large: %zu bytes, the limit is %lu",
-		    len, (unsigned long)ADMISSION_BODY_MAX);
-		goto end;
-	}
-	if (utf8_check((const unsigned char *)body, len, &at) != 0) {
-		set_cause(cause, "invalid UTF-8 at byte %zu", at);
-		goto end;
-	}
 	if ((tok = json_tokener_new_ex(ADMISSION_DEPTH_MAX)) == NULL) {
 		set_cause(cause, "out of memory");
-		goto end;
+		return;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	/* len <= ADMISSION_BODY_MAX: the cast to int is safe. */
@@ -225,35 +329,56 @@ parse_body(const char *body, size_t len, char **cause)
 		je = json_tokener_get_error(tok);
 		end = len;
 	}
-	if (je == json_tokener_error_depth) {
+	if (je == json_tokener_error_depth)
 		set_cause(cause, "invalid JSON at byte %zu: nested deeper than "
 		    "%d levels", end, ADMISSION_DEPTH_MAX);
-		goto end;
-	}
-	if (je != json_tokener_success) {
+	else if (je != json_tokener_success)
 		set_cause(cause, "invalid JSON at byte %zu: %s", end,
 		    json_tokener_error_desc(je));
-		goto end;
-	}
-	if (end < len) {
+	else if (end < len)
 		/* json-c stops at a NUL byte: nothing may follow the value. */
 		set_cause(cause, "invalid JSON at byte %zu: data after the "
 		    "document", end);
-		goto end;
-	}
-	if (root == NULL || !json_object_is_type(root, json_type_object)) {
-		set_cause(cause, "not an AdmissionReview: expected an object, "
-		    "found %s", type_name(json_object_get_type(root)));
-		goto end;
-	}
-	json_tokener_free(tok);
-	return (root);
-end:
+	else
+		set_cause(cause, "invalid JSON at byte %zu: %s (RFC 8259)", at,
+		    what);
 	json_object_put(root);
-	/* json_tokener_free() is not NULL-safe. */
-	if (tok != NULL)
-		json_tokener_free(tok);
-	return (NULL);
+	json_tokener_free(tok);
+}
+
+/* Check and index the body: new: the tape, its root an object. */
+static struct jsontape *
+parse_body(const char *body, size_t len, char **cause)
+{
+	struct jsontape	*tape = NULL;
+	const char	*what;
+	size_t		 at;
+
+	if (len == 0) {
+		set_cause(cause, "empty body: expected an AdmissionReview");
+		return (NULL);
+	}
+	if (len > ADMISSION_BODY_MAX) {
+		set_cause(cause, "body too large: %zu bytes, the limit is %lu",
+		    len, (unsigned long)ADMISSION_BODY_MAX);
+		return (NULL);
+	}
+	if (utf8_check((const unsigned char *)body, len, &at) != 0) {
+		set_cause(cause, "invalid UTF-8 at byte %zu", at);
+		return (NULL);
+	}
+	if (jsontape_parse(body, len, ADMISSION_DEPTH_MAX, &tape, &at,
+	    &what) != 0) {
+		parse_error(body, len, at, what, cause);
+		return (NULL);
+	}
+	if (jsontape_type(tape, JSONTAPE_ROOT) != JSONTAPE_OBJECT) {
+		set_cause(cause, "not an AdmissionReview: expected an object, "
+		    "found %s", type_name(jsontape_type(tape, JSONTAPE_ROOT)));
+		jsontape_free(tape);
+		return (NULL);
+	}
+	return (tape);
 }
 
 /*
@@ -285,81 +410,52 @@ printable(const char *s, size_t len)
 	return (p);
 }
 
-/* A new JSON string for the len bytes at s. */
-static struct json_object *
-new_string(const char *s, size_t len)
-{
-	return (json_object_new_string_len(s, (int)len));
-}
-
-/* Add key: val to obj, val stolen. */
+/*
+ * Open one JSON Patch operation (RFC 6902 section 4) in the patch, up to
+ * its value, which the caller writes, then closes with "}".
+ */
 static void
-add(struct json_object *obj, const char *key, struct json_object *val)
+patch_op(struct review *rv, const char *op, const char *path)
 {
-	if (val == NULL || json_object_object_add(obj, key, val) != 0) {
-		json_object_put(val);
-		log_line("[Mutate] out of memory building the response");
-		abort();
-	}
-}
-
-/* Append val to arr, val stolen. */
-static void
-append(struct json_object *arr, struct json_object *val)
-{
-	if (val == NULL || json_object_array_add(arr, val) != 0) {
-		json_object_put(val);
-		log_line("[Mutate] out of memory building the response");
-		abort();
-	}
-}
-
-/* One JSON Patch operation (RFC 6902 section 4), val stolen. */
-static void
-patch_op(struct json_object *patch, const char *op, const char *path,
-    struct json_object *val)
-{
-	struct json_object	*o;
-
-	o = json_object_new_object();
-	add(o, "op", json_object_new_string(op));
-	add(o, "path", json_object_new_string(path));
-	add(o, "value", val);
-	append(patch, o);
+	out_add(&rv->patch, rv->patch.len == 0 ? "[" : ",", 1);
+	out_cstr(&rv->patch, "{\"op\":");
+	out_json(&rv->patch, op, strlen(op));
+	out_cstr(&rv->patch, ",\"path\":");
+	out_json(&rv->patch, path, strlen(path));
+	out_cstr(&rv->patch, ",\"value\":");
 }
 
 /*
- * Find in list old (an array of oldObject's containers, or NULL) the
+ * Find in list old (an array of oldObject's containers, or 0) the
  * container named name. Returns 1 with *image (NULL when it has none) set,
  * 0 when there is none, -1 with *cause on a wrong type.
  */
 static int
-old_container(struct json_object *old, const char *list, const char *name,
-    size_t name_len, const char **image, size_t *image_len, char **cause)
+old_container(struct jsontape *t, size_t old, const char *list,
+    const char *name, size_t name_len, const char **image, size_t *image_len,
+    char **cause)
 {
-	struct json_object	*item;
-	const char		*s;
-	char			 path[128];
-	size_t			 i, n, len;
+	const char	*s;
+	char		 path[128];
+	size_t		 i, item, len;
 
 	*image = NULL;
 	*image_len = 0;
-	if (old == NULL)
+	if (old == 0)
 		return (0);
-	n = json_object_array_length(old);
-	for (i = 0; i < n; i++) {
+	for (i = 0, item = jsontape_first(t, old); item != 0;
+	    i++, item = jsontape_next(t, old, item)) {
 		snprintf(path, sizeof path, "request.oldObject.spec.%s[%zu]",
 		    list, i);
-		item = json_object_array_get_idx(old, i);
-		if (!json_object_is_type(item, json_type_object))
+		if (jsontape_type(t, item) != JSONTAPE_OBJECT)
 			return (set_cause(cause, "%s: expected an object, "
-			    "found %s", path,
-			    type_name(json_object_get_type(item))));
-		if (member_string(item, path, "name", &s, &len, cause) == -1)
+			    "found %s", path, type_name(jsontape_type(t,
+			    item))));
+		if (member_string(t, item, path, "name", &s, &len, cause) == -1)
 			return (-1);
 		if (s == NULL || len != name_len || memcmp(s, name, len) != 0)
 			continue;
-		if (member_string(item, path, "image", image, image_len,
+		if (member_string(t, item, path, "image", image, image_len,
 		    cause) == -1)
 			return (-1);
 		return (1);
@@ -367,28 +463,88 @@ old_container(struct json_object *old, const char *list, const char *name,
 	return (0);
 }
 
+/* FNV-1a over a C string. */
+static size_t
+key_hash(const char *s)
+{
+	uint32_t	 h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return (h);
+}
+
+/*
+ * The entry for key, a new one (no images yet) when there is none. An
+ * index keeps this constant-time: a Pod of many containers costs linearly.
+ */
+static struct entry *
+entry_get(struct review *rv, const char *key)
+{
+	struct entry	*e;
+	size_t		 i, j, mask;
+
+	if (2 * (rv->nentries + 1) > rv->index_size) {
+		free(rv->index);
+		rv->index_size = rv->index_size == 0 ? 16 :
+		    2 * rv->index_size;
+		rv->index = xcalloc(rv->index_size, sizeof *rv->index);
+		mask = rv->index_size - 1;
+		for (j = 0; j < rv->nentries; j++) {
+			for (i = key_hash(rv->entries[j].key) & mask;
+			    rv->index[i] != 0; i = (i + 1) & mask)
+				;
+			rv->index[i] = j + 1;
+		}
+	}
+	mask = rv->index_size - 1;
+	for (i = key_hash(key) & mask; rv->index[i] != 0; i = (i + 1) & mask)
+		if (strcmp(rv->entries[rv->index[i] - 1].key, key) == 0)
+			return (&rv->entries[rv->index[i] - 1]);
+	if (rv->nentries == rv->entries_size) {
+		rv->entries_size = rv->entries_size == 0 ? 4 :
+		    2 * rv->entries_size;
+		rv->entries = xrealloc(rv->entries, rv->entries_size *
+		    sizeof *rv->entries);
+	}
+	e = &rv->entries[rv->nentries];
+	memset(e, 0, sizeof *e);
+	e->key = xstrdup(key);
+	rv->index[i] = ++rv->nentries;
+	return (e);
+}
+
 /* Record one rewritten image in the patch, warnings and result. */
 static void
 record_rewrite(struct review *rv, const char *list, size_t idx,
-    const char *key, const char *image, size_t image_len, const char *out,
+    const char *key, const char *image, size_t image_len, char *out,
     const struct mirror_match *match)
 {
 	struct admission_result	*res = rv->res;
+	struct entry		*e;
 	char			 path[128];
 	char			*line, *orig;
 
 	snprintf(path, sizeof path, "/spec/%s/%zu/image", list, idx);
-	patch_op(rv->patch, "replace", path, json_object_new_string(out));
-	add(rv->originals, key, new_string(image, image_len));
-	add(rv->mirrored, key, json_object_new_string(out));
+	patch_op(rv, "replace", path);
+	out_json(&rv->patch, out, strlen(out));
+	out_add(&rv->patch, "}", 1);
 
 	/* A rewritten image is a valid reference: it holds no NUL. */
 	orig = xstrndup(image, image_len);
 	line = xasprintf("container \"%s\": image %s rewritten to %s", key,
 	    orig, out);
-	append(rv->warnings, json_object_new_string(line));
+	if (rv->warnings.len > 0)
+		out_add(&rv->warnings, ",", 1);
+	out_json(&rv->warnings, line, strlen(line));
 	free(line);
 	free(orig);
+
+	e = entry_get(rv, key);
+	free(e->mirrored);
+	e->original = image;
+	e->original_len = image_len;
+	e->mirrored = out;	/* stolen */
 
 	if (res->rewrites == rv->registries_size) {
 		rv->registries_size = rv->registries_size == 0 ? 4 :
@@ -404,39 +560,38 @@ record_rewrite(struct review *rv, const char *list, size_t idx,
  * only images that differ from oldObject's container of the same name.
  */
 static int
-review_list(struct review *rv, struct json_object *spec, const char *list,
-    char **cause)
+review_list(struct review *rv, size_t spec, const char *list, char **cause)
 {
-	struct json_object	*arr, *old = NULL, *item;
+	struct jsontape		*t = rv->tape;
 	struct mirror_match	 match;
 	enum mirror_outcome	 outcome;
 	const char		*name, *image, *old_image;
 	char			 path[128], keybuf[128], oldpath[64];
 	char			*out = NULL, *why = NULL, *shown;
 	const char		*key;
-	size_t			 i, n, name_len, image_len, old_len;
+	size_t			 arr, old = 0, item, i, name_len, image_len;
+	size_t			 old_len;
 	int			 r;
 
-	if ((r = member(spec, "request.object.spec", list, json_type_array,
+	if ((r = member(t, spec, "request.object.spec", list, JSONTAPE_ARRAY,
 	    &arr, cause)) != 1)
 		return (r);
-	if (rv->update && rv->old_spec != NULL) {
-		if (member(rv->old_spec, "request.oldObject.spec", list,
-		    json_type_array, &old, cause) == -1)
+	if (rv->update && rv->old_spec != 0) {
+		if (member(t, rv->old_spec, "request.oldObject.spec", list,
+		    JSONTAPE_ARRAY, &old, cause) == -1)
 			return (-1);
 	}
-	n = json_object_array_length(arr);
-	for (i = 0; i < n; i++) {
+	for (i = 0, item = jsontape_first(t, arr); item != 0;
+	    i++, item = jsontape_next(t, arr, item)) {
 		snprintf(path, sizeof path, "request.object.spec.%s[%zu]",
 		    list, i);
-		item = json_object_array_get_idx(arr, i);
-		if (!json_object_is_type(item, json_type_object))
+		if (jsontape_type(t, item) != JSONTAPE_OBJECT)
 			return (set_cause(cause, "%s: expected an object, "
-			    "found %s", path,
-			    type_name(json_object_get_type(item))));
-		if (member_string(item, path, "name", &name, &name_len,
+			    "found %s", path, type_name(jsontape_type(t,
+			    item))));
+		if (member_string(t, item, path, "name", &name, &name_len,
 		    cause) == -1 ||
-		    member_string(item, path, "image", &image, &image_len,
+		    member_string(t, item, path, "image", &image, &image_len,
 		    cause) == -1)
 			return (-1);
 		/* image is optional in the Pod API: nothing to rewrite. */
@@ -449,7 +604,7 @@ review_list(struct review *rv, struct json_object *spec, const char *list,
 			key = keybuf;
 		}
 		if (rv->update && name != NULL) {
-			if ((r = old_container(old, list, name, name_len,
+			if ((r = old_container(t, old, list, name, name_len,
 			    &old_image, &old_len, cause)) == -1)
 				return (-1);
 			/* Unchanged by this update: leave it be. */
@@ -470,6 +625,7 @@ review_list(struct review *rv, struct json_object *spec, const char *list,
 			    out);
 			record_rewrite(rv, list, i, key, image, image_len, out,
 			    &match);
+			out = NULL;	/* the entry's now */
 			break;
 		case MIRROR_NO_RULE:
 			log_line("[ReplaceImageRegistry] Image %s unchanged: no "
@@ -501,6 +657,30 @@ review_list(struct review *rv, struct json_object *spec, const char *list,
 	return (0);
 }
 
+/*
+ * The entries as a JSON object: each key with its original image
+ * (original set) or its mirrored one.
+ */
+static void
+out_entries(struct out *o, const struct review *rv, int original)
+{
+	const struct entry	*e;
+	size_t			 i;
+
+	out_add(o, "{", 1);
+	for (i = 0; i < rv->nentries; i++) {
+		e = &rv->entries[i];
+		if (i > 0)
+			out_add(o, ",", 1);
+		out_key(o, e->key);
+		if (original)
+			out_json(o, e->original, e->original_len);
+		else
+			out_json(o, e->mirrored, strlen(e->mirrored));
+	}
+	out_add(o, "}", 1);
+}
+
 /* Copy into dst the members of src whose values are strings. */
 static void
 merge_strings(struct json_object *dst, struct json_object *src)
@@ -512,103 +692,109 @@ merge_strings(struct json_object *dst, struct json_object *src)
 	end = json_object_iter_end(src);
 	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
 		v = json_object_iter_peek_value(&it);
-		if (json_object_is_type(v, json_type_string))
-			add(dst, json_object_iter_peek_name(&it),
-			    json_object_get(v));
+		if (json_object_is_type(v, json_type_string) &&
+		    json_object_object_add(dst, json_object_iter_peek_name(&it),
+		    json_object_get(v)) != 0)
+			abort();
 	}
 }
 
 /*
- * The value of the original-images annotation: the entries of the Pod's
- * existing record (if it is a JSON object of strings), then this review's.
- * new: caller frees.
+ * The value of the original-images annotation, into o: the entries of the
+ * Pod's existing record (if it is a JSON object of strings), then this
+ * review's. The merge, on an UPDATE of a Pod already rewritten, is json-c's.
  */
-static char *
-original_record(struct review *rv, struct json_object *annotations)
+static void
+original_record(struct review *rv, size_t annotations, struct out *o)
 {
 	struct json_tokener	*tok;
-	struct json_object	*merged, *old = NULL, *v;
+	struct json_object	*merged, *old;
+	const struct entry	*e;
 	const char		*s;
-	char			*value;
-	size_t			 len;
+	size_t			 v, len, i;
 
-	merged = json_object_new_object();
-	if (annotations != NULL &&
-	    json_object_object_get_ex(annotations,
-	    ADMISSION_ANNOTATION_ORIGINAL, &v) &&
-	    json_object_is_type(v, json_type_string) &&
-	    (tok = json_tokener_new_ex(ADMISSION_DEPTH_MAX)) != NULL) {
-		s = json_object_get_string(v);
-		len = (size_t)json_object_get_string_len(v);
-		old = json_tokener_parse_ex(tok, s, (int)len + 1);
-		if (json_tokener_get_error(tok) != json_tokener_success ||
-		    !json_object_is_type(old, json_type_object)) {
-			log_line("[Mutate] Annotation %s is not a JSON object: "
-			    "replaced", ADMISSION_ANNOTATION_ORIGINAL);
-		} else
-			merge_strings(merged, old);
+	if (annotations == 0 || (v = jsontape_member(rv->tape, annotations,
+	    ADMISSION_ANNOTATION_ORIGINAL)) == 0 ||
+	    jsontape_type(rv->tape, v) != JSONTAPE_STRING ||
+	    (tok = json_tokener_new_ex(ADMISSION_DEPTH_MAX)) == NULL) {
+		out_entries(o, rv, 1);
+		return;
+	}
+	s = jsontape_string(rv->tape, v, &len);
+	/* With the NUL after it: the value is the whole document. */
+	old = json_tokener_parse_ex(tok, s, (int)len + 1);
+	if (json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(old, json_type_object)) {
+		log_line("[Mutate] Annotation %s is not a JSON object: "
+		    "replaced", ADMISSION_ANNOTATION_ORIGINAL);
 		json_object_put(old);
 		json_tokener_free(tok);
+		out_entries(o, rv, 1);
+		return;
 	}
-	merge_strings(merged, rv->originals);
-	value = xstrdup(json_object_to_json_string_ext(merged, JSON_FLAGS));
+	merged = json_object_new_object();
+	if (merged == NULL)
+		abort();
+	merge_strings(merged, old);
+	for (i = 0; i < rv->nentries; i++) {
+		e = &rv->entries[i];
+		if (json_object_object_add(merged, e->key,
+		    json_object_new_string_len(e->original,
+		    (int)e->original_len)) != 0)
+			abort();
+	}
+	out_cstr(o, json_object_to_json_string_ext(merged, JSON_FLAGS));
 	json_object_put(merged);
-	return (value);
+	json_object_put(old);
+	json_tokener_free(tok);
 }
 
 /* Add to the patch the annotation that records the original images. */
 static void
-patch_annotation(struct review *rv, struct json_object *metadata,
-    struct json_object *annotations)
+patch_annotation(struct review *rv, size_t metadata, size_t annotations)
 {
-	struct json_object	*map, *meta;
-	char			*value, *escaped, *path;
+	struct out	 value = { NULL, 0, 0 };
+	char		*escaped, *path;
 
-	value = original_record(rv, annotations);
-	if (metadata == NULL) {
-		map = json_object_new_object();
-		add(map, ADMISSION_ANNOTATION_ORIGINAL,
-		    json_object_new_string(value));
-		meta = json_object_new_object();
-		add(meta, "annotations", map);
-		patch_op(rv->patch, "add", "/metadata", meta);
-	} else if (annotations == NULL) {
-		map = json_object_new_object();
-		add(map, ADMISSION_ANNOTATION_ORIGINAL,
-		    json_object_new_string(value));
-		patch_op(rv->patch, "add", "/metadata/annotations", map);
+	original_record(rv, annotations, &value);
+	if (metadata == 0) {
+		patch_op(rv, "add", "/metadata");
+		out_cstr(&rv->patch, "{\"annotations\":{");
+		out_key(&rv->patch, ADMISSION_ANNOTATION_ORIGINAL);
+		out_json(&rv->patch, value.buf, value.len);
+		out_cstr(&rv->patch, "}}}");
+	} else if (annotations == 0) {
+		patch_op(rv, "add", "/metadata/annotations");
+		out_add(&rv->patch, "{", 1);
+		out_key(&rv->patch, ADMISSION_ANNOTATION_ORIGINAL);
+		out_json(&rv->patch, value.buf, value.len);
+		out_cstr(&rv->patch, "}}");
 	} else {
 		/* "add" of an existing member replaces it (RFC 6902 4.1). */
 		escaped = admission_pointer_escape(ADMISSION_ANNOTATION_ORIGINAL,
 		    strlen(ADMISSION_ANNOTATION_ORIGINAL));
 		path = xasprintf("/metadata/annotations/%s", escaped);
-		patch_op(rv->patch, "add", path, json_object_new_string(value));
+		patch_op(rv, "add", path);
+		out_json(&rv->patch, value.buf, value.len);
+		out_add(&rv->patch, "}", 1);
 		free(path);
 		free(escaped);
 	}
-	free(value);
-}
-
-/* new: the serialized form of obj; *len its length. */
-static char *
-serialize(struct json_object *obj, size_t *len)
-{
-	const char	*s;
-
-	s = json_object_to_json_string_length(obj, JSON_FLAGS, len);
-	return (xstrndup(s, *len));
+	free(value.buf);
 }
 
 /* Fill the response's body with the JSON error body for msg. */
 static void
 error_body(struct admission_result *res, const char *msg)
 {
-	struct json_object	*o;
+	struct out	 o = { NULL, 0, 0 };
 
-	o = json_object_new_object();
-	add(o, "error", json_object_new_string(msg));
-	res->body = serialize(o, &res->body_len);
-	json_object_put(o);
+	out_add(&o, "{", 1);
+	out_key(&o, "error");
+	out_json(&o, msg, strlen(msg));
+	out_add(&o, "}", 1);
+	res->body = o.buf;
+	res->body_len = o.len;
 }
 
 /* The lowercase operation for log lines ("create"). */
@@ -628,34 +814,34 @@ op_lower(const char *op, size_t len, char *buf, size_t size)
  * rv's patch, warnings and the result's kind.
  */
 static int
-review_pod(struct review *rv, struct json_object *request, const char *op,
+review_pod(struct review *rv, size_t request, const char *op,
     const char *rns, size_t rns_len, char **cause)
 {
-	struct json_object	*object, *metadata = NULL, *annotations = NULL;
-	struct json_object	*spec = NULL, *old, *skip;
-	const char		*name, *gname, *ons, *ns;
-	size_t			 len, i;
-	int			 r;
+	struct jsontape	*t = rv->tape;
+	const char	*name, *gname, *ons, *ns, *s;
+	size_t		 object, metadata = 0, annotations = 0, spec = 0;
+	size_t		 old, skip, len, i;
+	int		 r;
 
-	if ((r = member(request, "request", "object", json_type_object,
+	if ((r = member(t, request, "request", "object", JSONTAPE_OBJECT,
 	    &object, cause)) == -1)
 		return (-1);
 	if (r == 0)
 		return (set_cause(cause, "request.object: missing"));
-	if (member(object, "request.object", "metadata", json_type_object,
+	if (member(t, object, "request.object", "metadata", JSONTAPE_OBJECT,
 	    &metadata, cause) == -1)
 		return (-1);
 	name = gname = ons = NULL;
-	if (metadata != NULL) {
-		if (member_string(metadata, "request.object.metadata", "name",
-		    &name, &len, cause) == -1 ||
-		    member_string(metadata, "request.object.metadata",
+	if (metadata != 0) {
+		if (member_string(t, metadata, "request.object.metadata",
+		    "name", &name, &len, cause) == -1 ||
+		    member_string(t, metadata, "request.object.metadata",
 		    "generateName", &gname, &len, cause) == -1 ||
-		    member_string(metadata, "request.object.metadata",
+		    member_string(t, metadata, "request.object.metadata",
 		    "namespace", &ons, &len, cause) == -1)
 			return (-1);
-		if (member(metadata, "request.object.metadata", "annotations",
-		    json_type_object, &annotations, cause) == -1)
+		if (member(t, metadata, "request.object.metadata",
+		    "annotations", JSONTAPE_OBJECT, &annotations, cause) == -1)
 			return (-1);
 	}
 	/* The request's namespace, else the object's own. */
@@ -682,16 +868,16 @@ review_pod(struct review *rv, struct json_object *request, const char *op,
 		return (0);
 	}
 	/* Annotation values are strings; null counts as absent. */
-	if (annotations != NULL &&
-	    json_object_object_get_ex(annotations, ADMISSION_ANNOTATION_SKIP,
-	    &skip) && skip != NULL) {
-		if (!json_object_is_type(skip, json_type_string))
+	if (annotations != 0 && (skip = jsontape_member(t, annotations,
+	    ADMISSION_ANNOTATION_SKIP)) != 0 &&
+	    jsontape_type(t, skip) != JSONTAPE_NULL) {
+		if (jsontape_type(t, skip) != JSONTAPE_STRING)
 			return (set_cause(cause, "request.object.metadata."
 			    "annotations[\"%s\"]: expected a string, found %s",
 			    ADMISSION_ANNOTATION_SKIP,
-			    type_name(json_object_get_type(skip))));
-		if (equals(json_object_get_string(skip),
-		    (size_t)json_object_get_string_len(skip), "true")) {
+			    type_name(jsontape_type(t, skip))));
+		s = jsontape_string(t, skip, &len);
+		if (equals(s, len, "true")) {
 			log_line("[Mutate] Pod opted out (annotation %s: "
 			    "\"true\"): left unchanged",
 			    ADMISSION_ANNOTATION_SKIP);
@@ -700,22 +886,22 @@ review_pod(struct review *rv, struct json_object *request, const char *op,
 		}
 	}
 
-	if (member(object, "request.object", "spec", json_type_object, &spec,
+	if (member(t, object, "request.object", "spec", JSONTAPE_OBJECT, &spec,
 	    cause) == -1)
 		return (-1);
 	if (rv->update) {
-		if ((r = member(request, "request", "oldObject",
-		    json_type_object, &old, cause)) == -1)
+		if ((r = member(t, request, "request", "oldObject",
+		    JSONTAPE_OBJECT, &old, cause)) == -1)
 			return (-1);
 		/* Without it, every image would look changed. */
 		if (r == 0)
 			return (set_cause(cause, "request.oldObject: missing "
 			    "(an UPDATE carries the previous Pod)"));
-		if (member(old, "request.oldObject", "spec", json_type_object,
+		if (member(t, old, "request.oldObject", "spec", JSONTAPE_OBJECT,
 		    &rv->old_spec, cause) == -1)
 			return (-1);
 	}
-	if (spec != NULL) {
+	if (spec != 0) {
 		for (i = 0; i < nitems(pod_lists); i++) {
 			/* The subresource changes ephemeral containers only. */
 			if (rv->ephemeral_only &&
@@ -741,38 +927,47 @@ static void
 review_respond(struct review *rv, const char *api, const char *uid,
     size_t uid_len)
 {
-	struct json_object	*review, *response, *audit;
-	const char		*p;
-	char			*b64;
-	size_t			 len;
+	struct out	 o = { NULL, 0, 0 }, audit = { NULL, 0, 0 };
+	char		*b64;
+	size_t		 len;
 
-	response = json_object_new_object();
-	add(response, "uid", new_string(uid, uid_len));
-	add(response, "allowed", json_object_new_boolean(1));
+	/* Members in json-c's order of insertion, as gilly always wrote them. */
+	out_add(&o, "{", 1);
+	out_key(&o, "apiVersion");
+	out_json(&o, api, strlen(api));
+	out_cstr(&o, ",\"kind\":\"AdmissionReview\",\"response\":{");
+	out_key(&o, "uid");
+	out_json(&o, uid, uid_len);
+	out_cstr(&o, ",\"allowed\":true");
 	if (rv->res->kind == ADMISSION_PATCHED) {
-		if (json_object_array_length(rv->patch) > 0) {
-			p = json_object_to_json_string_length(rv->patch,
-			    JSON_FLAGS, &len);
-			b64 = admission_base64(p, len, NULL);
-			add(response, "patchType",
-			    json_object_new_string("JSONPatch"));
-			add(response, "patch", json_object_new_string(b64));
+		if (rv->patch.len > 0) {
+			out_add(&rv->patch, "]", 1);
+			b64 = admission_base64(rv->patch.buf, rv->patch.len,
+			    &len);
+			/* base64 needs no escape. */
+			out_cstr(&o, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
+			out_add(&o, b64, len);
+			out_add(&o, "\"", 1);
 			free(b64);
 		}
-		add(response, "warnings", json_object_get(rv->warnings));
-		audit = json_object_new_object();
-		add(audit, ADMISSION_AUDIT_ORIGINAL, json_object_new_string(
-		    json_object_to_json_string_ext(rv->originals, JSON_FLAGS)));
-		add(audit, ADMISSION_AUDIT_MIRRORED, json_object_new_string(
-		    json_object_to_json_string_ext(rv->mirrored, JSON_FLAGS)));
-		add(response, "auditAnnotations", audit);
+		out_cstr(&o, ",\"warnings\":[");
+		if (rv->warnings.len > 0)
+			out_add(&o, rv->warnings.buf, rv->warnings.len);
+		out_cstr(&o, "],\"auditAnnotations\":{");
+		out_key(&o, ADMISSION_AUDIT_ORIGINAL);
+		out_entries(&audit, rv, 1);
+		out_json(&o, audit.buf, audit.len);
+		out_add(&o, ",", 1);
+		out_key(&o, ADMISSION_AUDIT_MIRRORED);
+		audit.len = 0;
+		out_entries(&audit, rv, 0);
+		out_json(&o, audit.buf, audit.len);
+		out_add(&o, "}", 1);
+		free(audit.buf);
 	}
-	review = json_object_new_object();
-	add(review, "apiVersion", json_object_new_string(api));
-	add(review, "kind", json_object_new_string("AdmissionReview"));
-	add(review, "response", response);
-	rv->res->body = serialize(review, &rv->res->body_len);
-	json_object_put(review);
+	out_cstr(&o, "}}");
+	rv->res->body = o.buf;
+	rv->res->body_len = o.len;
 }
 
 int
@@ -780,13 +975,13 @@ admission_review(const struct mirror *table, const char *body, size_t len,
     struct admission_result *res)
 {
 	struct review		 rv;
-	struct json_object	*root = NULL, *request, *kind, *resource;
+	struct jsontape		*t = NULL;
 	const char		*api, *s, *uid, *op, *sub, *kname, *group;
 	const char		*rname, *rns, *resname = NULL;
 	char			*cause = NULL, opl[16], shown[QUOTE_MAX + 1];
 	size_t			 api_len, slen, uid_len, op_len, sub_len;
 	size_t			 kname_len, group_len, rname_len, rns_len;
-	size_t			 resname_len = 0;
+	size_t			 resname_len = 0, request, kind, resource, i;
 	int			 r, is_pod, rc = -1;
 
 	memset(res, 0, sizeof *res);
@@ -796,11 +991,13 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 	rv.table = table;
 	rv.res = res;
 
-	if ((root = parse_body(body, len, &cause)) == NULL)
+	if ((t = parse_body(body, len, &cause)) == NULL)
 		goto end;
+	rv.tape = t;
 
 	/* The envelope: kind, apiVersion, request.uid. */
-	if ((r = member_string(root, "", "kind", &s, &slen, &cause)) == -1)
+	if ((r = member_string(t, JSONTAPE_ROOT, "", "kind", &s, &slen,
+	    &cause)) == -1)
 		goto end;
 	if (s == NULL) {
 		set_cause(&cause, "kind: missing (not an AdmissionReview)");
@@ -812,7 +1009,7 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 		    "\"%s\"", shown);
 		goto end;
 	}
-	if (member_string(root, "", "apiVersion", &api, &api_len,
+	if (member_string(t, JSONTAPE_ROOT, "", "apiVersion", &api, &api_len,
 	    &cause) == -1)
 		goto end;
 	if (api == NULL) {
@@ -826,14 +1023,14 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 		    "found \"%s\"", API_V1, API_V1BETA1, shown);
 		goto end;
 	}
-	if ((r = member(root, "", "request", json_type_object, &request,
-	    &cause)) == -1)
+	if ((r = member(t, JSONTAPE_ROOT, "", "request", JSONTAPE_OBJECT,
+	    &request, &cause)) == -1)
 		goto end;
 	if (r == 0) {
 		set_cause(&cause, "request: missing");
 		goto end;
 	}
-	if (member_string(request, "request", "uid", &uid, &uid_len,
+	if (member_string(t, request, "request", "uid", &uid, &uid_len,
 	    &cause) == -1)
 		goto end;
 	if (uid == NULL || uid_len == 0) {
@@ -842,40 +1039,40 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 	}
 
 	/* What is asked: kind, operation, subresource. */
-	if ((r = member(request, "request", "kind", json_type_object, &kind,
+	if ((r = member(t, request, "request", "kind", JSONTAPE_OBJECT, &kind,
 	    &cause)) == -1)
 		goto end;
 	if (r == 0) {
 		set_cause(&cause, "request.kind: missing");
 		goto end;
 	}
-	if (member_string(kind, "request.kind", "kind", &kname, &kname_len,
+	if (member_string(t, kind, "request.kind", "kind", &kname, &kname_len,
 	    &cause) == -1 ||
-	    member_string(kind, "request.kind", "group", &group, &group_len,
+	    member_string(t, kind, "request.kind", "group", &group, &group_len,
 	    &cause) == -1)
 		goto end;
 	if (kname == NULL) {
 		set_cause(&cause, "request.kind.kind: missing");
 		goto end;
 	}
-	if (member(request, "request", "resource", json_type_object,
+	if (member(t, request, "request", "resource", JSONTAPE_OBJECT,
 	    &resource, &cause) == -1)
 		goto end;
-	if (resource != NULL && member_string(resource, "request.resource",
+	if (resource != 0 && member_string(t, resource, "request.resource",
 	    "resource", &resname, &resname_len, &cause) == -1)
 		goto end;
-	if ((r = member_string(request, "request", "operation", &op, &op_len,
-	    &cause)) == -1)
+	if ((r = member_string(t, request, "request", "operation", &op,
+	    &op_len, &cause)) == -1)
 		goto end;
 	if (r == 0) {
 		set_cause(&cause, "request.operation: missing");
 		goto end;
 	}
-	if (member_string(request, "request", "subResource", &sub, &sub_len,
+	if (member_string(t, request, "request", "subResource", &sub, &sub_len,
 	    &cause) == -1 ||
-	    member_string(request, "request", "name", &rname, &rname_len,
+	    member_string(t, request, "request", "name", &rname, &rname_len,
 	    &cause) == -1 ||
-	    member_string(request, "request", "namespace", &rns, &rns_len,
+	    member_string(t, request, "request", "namespace", &rns, &rns_len,
 	    &cause) == -1)
 		goto end;
 
@@ -906,10 +1103,6 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 	} else {
 		rv.update = equals(op, op_len, "UPDATE");
 		rv.ephemeral_only = sub_len > 0;
-		rv.patch = json_object_new_array();
-		rv.originals = json_object_new_object();
-		rv.mirrored = json_object_new_object();
-		rv.warnings = json_object_new_array();
 		if (review_pod(&rv, request, opl, rns, rns_len, &cause) == -1) {
 			res->status = 400;
 			res->kind = ADMISSION_INVALID;
@@ -932,11 +1125,15 @@ end:
 		res->error = cause;
 	} else
 		free(cause);
-	json_object_put(rv.patch);
-	json_object_put(rv.originals);
-	json_object_put(rv.mirrored);
-	json_object_put(rv.warnings);
-	json_object_put(root);
+	for (i = 0; i < rv.nentries; i++) {
+		free(rv.entries[i].key);
+		free(rv.entries[i].mirrored);
+	}
+	free(rv.entries);
+	free(rv.index);
+	free(rv.patch.buf);
+	free(rv.warnings.buf);
+	jsontape_free(t);
 	return (rc);
 }
 

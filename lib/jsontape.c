@@ -1,0 +1,571 @@
+/*
+ * jsontape.c: RFC 8259 JSON checked and indexed in one pass.
+ *
+ * The scanner works on a copy of the text with a NUL after it, so that it
+ * can look one byte ahead without a bounds check (a NUL is never valid where
+ * it looks) and end each string with a NUL in place of its closing quote.
+ * Strings are scanned eight bytes at a time while no byte needs a look.
+ */
+#include "common.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "jsontape.h"
+
+#define TOK_ESCAPED	0x01	/* a string holding a backslash */
+#define TOK_UNICODE	0x02	/* ... and a \u escape among them */
+#define TOK_DECODED	0x04	/* unescaped in place */
+
+/* One value. Keys of an object are string tokens before their values. */
+struct tok {
+	uint32_t	start;	/* string: offset after its quote; else its own */
+	uint32_t	len;	/* string: bytes; array, object: entries */
+	uint32_t	next;	/* index of the token after this value's subtree */
+	uint8_t		type;
+	uint8_t		flags;
+};
+
+struct jsontape {
+	struct tok	*tok;		/* tok[0] unused: index 0 is no value */
+	size_t		 ntok;
+	size_t		 size;
+	char		*text;		/* the copy; len bytes, then a NUL */
+	size_t		 len;
+	uint32_t	*stack;		/* the open containers */
+};
+
+#define ONES	UINT64_C(0x0101010101010101)
+#define HIGHS	UINT64_C(0x8080808080808080)
+
+/*
+ * Of the 8 bytes of w (read little-endian), a mask whose lowest set bit is
+ * the high bit of the first that is '"', '\\' or a control byte; 0 if none.
+ * (Bits above the first may be set wrongly; the first is exact.)
+ */
+static inline uint64_t
+special8(uint64_t w)
+{
+	uint64_t	 q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return ((((q - ONES) & ~q) | ((b - ONES) & ~b) |
+	    ((w - ONES * 0x20) & ~w)) & HIGHS);
+}
+
+/* w, read from memory, as if little-endian. */
+static inline uint64_t
+le64(uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (__builtin_bswap64(w));
+#else
+	return (w);
+#endif
+}
+
+static inline int
+is_ws(unsigned char c)
+{
+	return (c == ' ' || c == '\n' || c == '\r' || c == '\t');
+}
+
+static inline int
+is_digit(unsigned char c)
+{
+	return (c >= '0' && c <= '9');
+}
+
+static inline int
+is_hex(unsigned char c)
+{
+	return (is_digit(c) || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F'));
+}
+
+/* Append a token for a value starting at offset start; returns its index. */
+static size_t
+push(struct jsontape *t, enum jsontape_type type, size_t start)
+{
+	struct tok	*k;
+
+	if (t->ntok == t->size) {
+		t->size *= 2;
+		t->tok = xrealloc(t->tok, t->size * sizeof *t->tok);
+	}
+	k = &t->tok[t->ntok];
+	k->start = (uint32_t)start;
+	k->len = 0;
+	k->next = (uint32_t)t->ntok + 1;
+	k->type = type;
+	k->flags = 0;
+	return (t->ntok++);
+}
+
+/*
+ * The string whose quote is at *i: a token, its closing quote replaced by a
+ * NUL; *i moves past it. RFC 8259 section 7.
+ */
+static int
+scan_string(struct jsontape *t, size_t *i, size_t *at, const char **what)
+{
+	char		*p = t->text;
+	size_t		 j = *i + 1, len = t->len, k, n;
+	uint64_t	 w, m;
+	unsigned char	 c;
+	int		 flags = 0;
+
+	for (;;) {
+		while (len - j >= sizeof w) {
+			memcpy(&w, p + j, sizeof w);
+			w = le64(w);
+			if ((m = special8(w)) != 0) {
+				j += (size_t)__builtin_ctzll(m) / 8;
+				break;
+			}
+			j += sizeof w;
+		}
+		c = (unsigned char)p[j];
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			flags |= TOK_ESCAPED;
+			switch (p[j + 1]) {
+			case '"':
+			case '\\':
+			case '/':
+			case 'b':
+			case 'f':
+			case 'n':
+			case 'r':
+			case 't':
+				j += 2;
+				continue;
+			case 'u':
+				/* The NUL after the text stops this early. */
+				for (n = 0; n < 4 && is_hex(p[j + 2 + n]); n++)
+					;
+				if (n == 4) {
+					flags |= TOK_UNICODE;
+					j += 6;
+					continue;
+				}
+				*at = j + 2 + n;
+				*what = j + 2 + n == len ? "unexpected end of data" :
+				    "invalid \\u escape in a string";
+				return (-1);
+			}
+			*at = j + 1;
+			*what = j + 1 == len ? "unexpected end of data" :
+			    "invalid escape in a string";
+			return (-1);
+		}
+		if (c < 0x20) {
+			*at = j;
+			*what = j == len ? "unexpected end of data" :
+			    "control character in a string";
+			return (-1);
+		}
+		j++;
+	}
+	k = push(t, JSONTAPE_STRING, *i + 1);
+	t->tok[k].len = (uint32_t)(j - *i - 1);
+	t->tok[k].flags = flags;
+	p[j] = '\0';
+	*i = j + 1;
+	return (0);
+}
+
+/* The number at *i; *i moves past it. RFC 8259 section 6. */
+static int
+scan_number(struct jsontape *t, size_t *i, size_t *at, const char **what)
+{
+	const char	*p = t->text;
+	size_t		 j = *i;
+
+	if (p[j] == '-')
+		j++;
+	if (p[j] == '0')
+		j++;
+	else if (p[j] >= '1' && p[j] <= '9') {
+		while (is_digit(p[j]))
+			j++;
+	} else
+		goto bad;
+	if (p[j] == '.') {
+		j++;
+		if (!is_digit(p[j]))
+			goto bad;
+		while (is_digit(p[j]))
+			j++;
+	}
+	if (p[j] == 'e' || p[j] == 'E') {
+		j++;
+		if (p[j] == '+' || p[j] == '-')
+			j++;
+		if (!is_digit(p[j]))
+			goto bad;
+		while (is_digit(p[j]))
+			j++;
+	}
+	/* "01", "-0x": a digit or letter may not follow. */
+	if (is_digit(p[j]) || p[j] == '.' || p[j] == 'e' || p[j] == 'E')
+		goto bad;
+	push(t, JSONTAPE_NUMBER, *i);
+	*i = j;
+	return (0);
+bad:
+	*at = j;
+	*what = "invalid number";
+	return (-1);
+}
+
+/* The literal lit (true, false, null) at *i. */
+static int
+scan_literal(struct jsontape *t, size_t *i, const char *lit,
+    enum jsontape_type type, size_t *at, const char **what)
+{
+	size_t	 n;
+
+	/* The NUL after the text stops the comparison. */
+	for (n = 0; lit[n] != '\0' && t->text[*i + n] == lit[n]; n++)
+		;
+	if (lit[n] != '\0') {
+		*at = *i + n;
+		*what = *i + n == t->len ? "unexpected end of data" :
+		    "unexpected character";
+		return (-1);
+	}
+	push(t, type, *i);
+	*i += n;
+	return (0);
+}
+
+/* The grammar of RFC 8259 section 2, without recursion. */
+static int
+scan(struct jsontape *t, size_t max_depth, size_t *at, const char **what)
+{
+	const char	*p = t->text;
+	size_t		 i = 0, depth = 0, v, top;
+	unsigned char	 c;
+
+value:
+	while (is_ws(p[i]))
+		i++;
+	if (depth + 1 > max_depth) {
+		*at = i;
+		*what = "nesting too deep";
+		return (-1);
+	}
+	switch (p[i]) {
+	case '{':
+		v = push(t, JSONTAPE_OBJECT, i);
+		t->stack[depth++] = (uint32_t)v;
+		i++;
+		while (is_ws(p[i]))
+			i++;
+		if (p[i] == '}') {
+			i++;
+			goto close;
+		}
+		goto key;
+	case '[':
+		v = push(t, JSONTAPE_ARRAY, i);
+		t->stack[depth++] = (uint32_t)v;
+		i++;
+		while (is_ws(p[i]))
+			i++;
+		if (p[i] == ']') {
+			i++;
+			goto close;
+		}
+		t->tok[v].len++;
+		goto value;
+	case '"':
+		if (scan_string(t, &i, at, what) != 0)
+			return (-1);
+		break;
+	case 't':
+		if (scan_literal(t, &i, "true", JSONTAPE_BOOLEAN, at,
+		    what) != 0)
+			return (-1);
+		break;
+	case 'f':
+		if (scan_literal(t, &i, "false", JSONTAPE_BOOLEAN, at,
+		    what) != 0)
+			return (-1);
+		break;
+	case 'n':
+		if (scan_literal(t, &i, "null", JSONTAPE_NULL, at, what) != 0)
+			return (-1);
+		break;
+	case '-':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		if (scan_number(t, &i, at, what) != 0)
+			return (-1);
+		break;
+	default:
+		*at = i;
+		*what = i == t->len ? "unexpected end of data" :
+		    "unexpected character";
+		return (-1);
+	}
+
+after:
+	while (is_ws(p[i]))
+		i++;
+	if (depth == 0) {
+		if (i == t->len)
+			return (0);
+		*at = i;
+		*what = "data after the document";
+		return (-1);
+	}
+	top = t->stack[depth - 1];
+	c = (unsigned char)p[i];
+	if (t->tok[top].type == JSONTAPE_ARRAY) {
+		if (c == ',') {
+			i++;
+			t->tok[top].len++;
+			goto value;
+		}
+		if (c == ']') {
+			i++;
+			goto close;
+		}
+		*at = i;
+		*what = i == t->len ? "unexpected end of data" :
+		    "expected ',' or ']'";
+		return (-1);
+	}
+	if (c == ',') {
+		i++;
+		goto key;
+	}
+	if (c == '}') {
+		i++;
+		goto close;
+	}
+	*at = i;
+	*what = i == t->len ? "unexpected end of data" : "expected ',' or '}'";
+	return (-1);
+
+close:
+	top = t->stack[--depth];
+	t->tok[top].next = (uint32_t)t->ntok;
+	goto after;
+
+key:
+	while (is_ws(p[i]))
+		i++;
+	if (p[i] != '"') {
+		*at = i;
+		*what = i == t->len ? "unexpected end of data" :
+		    "expected a quoted key";
+		return (-1);
+	}
+	if (scan_string(t, &i, at, what) != 0)
+		return (-1);
+	t->tok[t->stack[depth - 1]].len++;
+	while (is_ws(p[i]))
+		i++;
+	if (p[i] != ':') {
+		*at = i;
+		*what = i == t->len ? "unexpected end of data" : "expected ':'";
+		return (-1);
+	}
+	i++;
+	goto value;
+}
+
+int
+jsontape_parse(const char *text, size_t len, size_t max_depth,
+    struct jsontape **out, size_t *at, const char **what)
+{
+	struct jsontape	*t;
+
+	*out = NULL;
+	if (len >= UINT32_MAX - 1) {
+		*at = 0;
+		*what = "text too large";
+		return (-1);
+	}
+	if (max_depth == 0)
+		max_depth = 1;
+	t = xcalloc(1, sizeof *t);
+	t->len = len;
+	t->text = xmalloc(len + 1);
+	memcpy(t->text, text, len);
+	t->text[len] = '\0';
+	t->stack = xmalloc(max_depth * sizeof *t->stack);
+	/* About one value per 8 bytes of a compact Pod review. */
+	t->size = len / 8 + 16;
+	t->tok = xmalloc(t->size * sizeof *t->tok);
+	t->ntok = 1;
+	memset(&t->tok[0], 0, sizeof t->tok[0]);
+	if (scan(t, max_depth, at, what) != 0) {
+		jsontape_free(t);
+		return (-1);
+	}
+	*out = t;
+	return (0);
+}
+
+void
+jsontape_free(struct jsontape *t)
+{
+	if (t == NULL)
+		return;
+	free(t->tok);
+	free(t->text);
+	free(t->stack);
+	free(t);
+}
+
+enum jsontape_type
+jsontape_type(const struct jsontape *t, size_t v)
+{
+	return (t->tok[v].type);
+}
+
+/*
+ * Unescape string v in place, as json-c does: the result is never longer
+ * than the escaped form. \u escapes, with json-c's handling of surrogates,
+ * are left to json-c itself, so that the two can never disagree.
+ */
+static void
+decode(struct jsontape *t, size_t v)
+{
+	struct tok		*k = &t->tok[v];
+	struct json_tokener	*jt;
+	struct json_object	*o;
+	char			*p = t->text + k->start;
+	const char		*s;
+	size_t			 r, w, n;
+
+	if (k->flags & TOK_UNICODE) {
+		/* The string with its quotes, as it was scanned. */
+		p[k->len] = '"';
+		if ((jt = json_tokener_new()) == NULL)
+			abort();
+		o = json_tokener_parse_ex(jt, p - 1, (int)k->len + 2);
+		if (o == NULL && json_tokener_get_error(jt) ==
+		    json_tokener_continue)
+			o = json_tokener_parse_ex(jt, "", 1);
+		if (!json_object_is_type(o, json_type_string))
+			abort();
+		s = json_object_get_string(o);
+		n = (size_t)json_object_get_string_len(o);
+		if (n > k->len)
+			abort();
+		memcpy(p, s, n);
+		json_object_put(o);
+		json_tokener_free(jt);
+	} else {
+		for (r = w = 0; r < k->len; w++) {
+			if (p[r] != '\\') {
+				p[w] = p[r++];
+				continue;
+			}
+			switch (p[r + 1]) {
+			case 'b':
+				p[w] = '\b';
+				break;
+			case 'f':
+				p[w] = '\f';
+				break;
+			case 'n':
+				p[w] = '\n';
+				break;
+			case 'r':
+				p[w] = '\r';
+				break;
+			case 't':
+				p[w] = '\t';
+				break;
+			default:	/* '"', '\\', '/' */
+				p[w] = p[r + 1];
+				break;
+			}
+			r += 2;
+		}
+		n = w;
+	}
+	p[n] = '\0';
+	k->len = (uint32_t)n;
+	k->flags |= TOK_DECODED;
+}
+
+size_t
+jsontape_member(struct jsontape *t, size_t obj, const char *key)
+{
+	struct tok	*k;
+	size_t		 i, end, found = 0, keylen;
+
+	if (t->tok[obj].type != JSONTAPE_OBJECT)
+		return (0);
+	keylen = strlen(key);
+	end = t->tok[obj].next;
+	for (i = obj + 1; i < end; i = t->tok[i + 1].next) {
+		k = &t->tok[i];
+		if (k->flags & TOK_ESCAPED) {
+			if (!(k->flags & TOK_DECODED))
+				decode(t, i);
+			/* json-c's keys are C strings: they end at a NUL. */
+			if (strcmp(t->text + k->start, key) == 0)
+				found = i + 1;
+		} else if (k->len == keylen &&
+		    memcmp(t->text + k->start, key, keylen) == 0)
+			found = i + 1;
+	}
+	return (found);
+}
+
+size_t
+jsontape_length(const struct jsontape *t, size_t v)
+{
+	return (t->tok[v].type == JSONTAPE_ARRAY ||
+	    t->tok[v].type == JSONTAPE_OBJECT ? t->tok[v].len : 0);
+}
+
+size_t
+jsontape_first(const struct jsontape *t, size_t arr)
+{
+	return (t->tok[arr].type == JSONTAPE_ARRAY && t->tok[arr].len > 0 ?
+	    arr + 1 : 0);
+}
+
+size_t
+jsontape_next(const struct jsontape *t, size_t arr, size_t v)
+{
+	return (t->tok[v].next < t->tok[arr].next ? t->tok[v].next : 0);
+}
+
+size_t
+jsontape_first_key(const struct jsontape *t, size_t obj)
+{
+	return (t->tok[obj].type == JSONTAPE_OBJECT && t->tok[obj].len > 0 ?
+	    obj + 1 : 0);
+}
+
+size_t
+jsontape_next_key(const struct jsontape *t, size_t obj, size_t k)
+{
+	size_t	 n = t->tok[k + 1].next;
+
+	return (n < t->tok[obj].next ? n : 0);
+}
+
+const char *
+jsontape_string(struct jsontape *t, size_t v, size_t *len)
+{
+	struct tok	*k = &t->tok[v];
+
+	if ((k->flags & (TOK_ESCAPED | TOK_DECODED)) == TOK_ESCAPED)
+		decode(t, v);
+	*len = k->len;
+	return (t->text + k->start);
+}
