@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +371,14 @@ serve_fcgi(const char *path)
 		log_line("[Serve] cannot initialize libfcgi");
 		goto end;
 	}
+	/*
+	 * libfcgi's SIGTERM handler only sets a flag, which it does not look
+	 * at before accept(): a worker signalled between two requests blocks
+	 * for good, and lighttpd's graceful restart waits for it without a
+	 * limit. lighttpd sends SIGTERM only to a worker with nothing in
+	 * flight, so dying at once is what it asks for.
+	 */
+	signal(SIGTERM, SIG_DFL);
 	log_line("[Serve] %s %s serving FastCGI with %zu rules", PACKAGE_NAME,
 	    PACKAGE_VERSION, mirror_rule_count(table_get(table)));
 	memset(&ex, 0, sizeof ex);

@@ -4,13 +4,17 @@
 #   soak-load.py prepare WORKDIR GILLY TABLE_A TABLE_B FIXTURE...
 #	the requests: each fixture, and the answer gilly's CLI gives to it
 #	under each of the two good tables; a few malformed bodies. Into
-#	WORKDIR/cases.json.
+#	WORKDIR/cases.json. Then a self-test: doctored answers (a mix of
+#	the tables, a wrong uid, a patch that does not decode...) must be
+#	caught by the checks.
 #   soak-load.py client WORKDIR N
 #	HTTP/1.1 over TLS, one keep-alive connection at a time (a new one
-#	when the server closes it or it fails), until the deadline.
+#	when the server closes it or it fails), until the deadline; client
+#	0 steadily, the others in bursts (see Pace).
 #   soak-load.py h2 WORKDIR N
 #	HTTP/2, as the API server speaks it to a webhook: batches of
-#	requests multiplexed on one connection by curl --parallel.
+#	requests multiplexed on one connection by curl --parallel, in
+#	bursts.
 #   soak-load.py report WORKDIR
 #	the figures, from the clients' logs, tests/soak-faults.py's logs and
 #	the server's log; exits 1 when the run failed.
@@ -774,7 +778,7 @@ def report(workdir):
         total / fcf["seconds"], "; ".join(
             "%s %d (%.0f requests each)" % (
                 p, n, sum(by_proto.get(p, {}).values()) / n if n else 0)
-            for p, n in sorted(conns.items()))))
+            for p, n in sorted(conns.items())) or "not counted"))
     if nwrong:
         failures.append("%d wrong answers" % nwrong)
     unexplained = err_cause.get("unexplained", 0) + \
@@ -839,8 +843,9 @@ def report(workdir):
     else:
         lived = [p for p in at_end
                  if workers[p][0][0] <= span - warm + 1.5]
-        print("  lived through the run from %.1f s (the last restart of "
-              "the workers + warm-up) to the end:" % (span - start))
+        print("  lived through the run, from %.1f s (the start or the "
+              "last restart of the workers, + warm-up) to the end:" %
+              (span - start))
         if not lived:
             failures.append("no worker lived from %.1f s to the end" %
                             (span - start))
