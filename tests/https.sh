@@ -166,8 +166,16 @@ cp "$TMP/4mib" "$TMP/4mib+1"
 printf ' ' >>"$TMP/4mib+1"
 expect_status "4 MiB + 1 byte, Expect: 100-continue" 413 \
     "$(https_mutate "$TMP/4mib+1" /dev/null --http1.1)"
-expect_status "4 MiB + 1 byte, sent whole" 413 \
-    "$(https_mutate "$TMP/4mib+1" /dev/null --http1.1 -H 'Expect:')"
+# Sent whole, lighttpd answers 413 as soon as it has the headers and closes:
+# a client still writing the body may see the close (curl: 000, "Send
+# failure") before it reads the answer. Either is a clean refusal; that the
+# server serves on is checked below.
+st=$(https_mutate "$TMP/4mib+1" /dev/null --http1.1 -H 'Expect:')
+case $st in
+413) pass "4 MiB + 1 byte, sent whole: 413" ;;
+000) pass "4 MiB + 1 byte, sent whole: closed while the body was sent" ;;
+*) fail "4 MiB + 1 byte, sent whole: got ${st:-nothing}, expected 413" ;;
+esac
 expect_status "Content-Length 4 MiB + 1, no body" "status 413" \
     "$(https_raw length 4194305 | cut -d' ' -f1-2)"
 expect_status "4 MiB of blanks: gilly says it is no JSON" 400 \
