@@ -69,6 +69,8 @@ case "$GILLY$CEILING" in
 *" "*)	die "the programs' paths must not hold spaces" ;;
 esac
 
+GILLY_EXE=$(readlink -f "$GILLY")
+CEILING_EXE=$(readlink -f "$CEILING")
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gilly-bench.XXXXXX")
 SERVERS=
 # stop_server PID: lighttpd stops its workers on SIGTERM; any worker
@@ -83,8 +85,12 @@ stop_server() {
 	done
 	kill -KILL "$1" 2>/dev/null || :
 	wait "$1" 2>/dev/null || :
+	# Only what still runs one of the two programs (a PID is reused).
 	for _w in $_workers; do
-		kill -KILL "$_w" 2>/dev/null || :
+		case $(readlink -f "/proc/$_w/exe" 2>/dev/null) in
+		"$GILLY_EXE" | "$CEILING_EXE")
+			kill -KILL "$_w" 2>/dev/null || : ;;
+		esac
 	done
 }
 cleanup() {
@@ -103,6 +109,7 @@ children() {
 	for _d in /proc/[0-9]*; do
 		_st=$(cat "$_d/stat" 2>/dev/null) || continue
 		_st=${_st##*) }
+		# shellcheck disable=SC2086 # the fields, split on purpose
 		set -- "$1" $_st
 		[ "$2" != Z ] && [ "$3" = "$1" ] && echo "${_d#/proc/}"
 	done
@@ -132,8 +139,10 @@ mem() {
 	_rss=0
 	_pss=0
 	for _p in "$1" $(children "$1"); do
-		_r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$_p/status")
-		_s=$(awk '/^Pss:/ { print $2 }' "/proc/$_p/smaps_rollup")
+		_r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$_p/status" \
+		    2>/dev/null) || continue
+		_s=$(awk '/^Pss:/ { print $2 }' "/proc/$_p/smaps_rollup" \
+		    2>/dev/null) || continue
 		_rss=$((_rss + _r))
 		_pss=$((_pss + _s))
 		[ "$_p" = "$1" ] || [ "$_r" -le "$_wmax" ] || _wmax=$_r
@@ -242,8 +251,10 @@ load() {
 		    { cat "$TMP/h2.out" >&2; die "h2load failed"; }
 		_n=$(awk '/^requests:/ { print $8 }' "$TMP/h2.out")
 		_ok=$(awk '/^status codes:/ { print $3 }' "$TMP/h2.out")
-		[ "$_n" -gt 0 ] && [ "$_n" = "$_ok" ] ||
-		    { cat "$TMP/h2.out" >&2; die "h2load: errors"; }
+		if [ "$_n" -eq 0 ] || [ "$_n" != "$_ok" ]; then
+			cat "$TMP/h2.out" >&2
+			die "h2load: errors"
+		fi
 		case $1 in
 		h2*)
 			grep -q 'Application protocol: h2' "$TMP/h2.out" ||
@@ -261,6 +272,7 @@ run() {
 	_c0=$(cpu_ticks "$3")
 	load "$1" "https://127.0.0.1:$4/mutate" "$5" "$6" "$TMP/run.out"
 	_c1=$(cpu_ticks "$3")
+	kill -0 "$3" 2>/dev/null || die "$2: lighttpd ended during the run"
 	echo "$1 $W $2 $(cat "$TMP/run.out")" \
 	    "$(echo "$_c0 $_c1" | awk '{ print $3 - $1, $4 - $2 }')" \
 	    >>"$TMP/results"
