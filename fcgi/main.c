@@ -36,7 +36,9 @@ usage(FILE *fp)
 	    "(or on stdin) on stdout; spawned by a FastCGI server it serves\n"
 	    "POST /mutate, GET /healthz and GET /metrics, and reloads the table\n"
 	    "when its file changes. The metrics file shared by the workers is\n"
-	    "$GILLY_METRICS_FILE, else next to their socket. The mirror table\n"
+	    "$GILLY_METRICS_FILE, else next to their socket; their last good\n"
+	    "table is kept beside it, its \".metrics\" replaced by \".table\".\n"
+	    "The mirror table\n"
 	    "is -c FILE, else $GILLY_CONFIG, else %s.\n", CONFIG_DEFAULT_PATH);
 }
 

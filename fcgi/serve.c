@@ -333,6 +333,22 @@ serve_metrics_path(void)
 }
 
 /*
+ * new: the path of the workers' shared copy of their last good table
+ * (tablecopy.h): the metrics file's, its ".metrics" replaced by ".table".
+ */
+static char *
+serve_copy_path(const char *mpath)
+{
+	static const char	 ext[] = ".metrics";
+	size_t			 n, e = sizeof ext - 1;
+
+	n = strlen(mpath);
+	if (n > e && strcmp(mpath + n - e, ext) == 0)
+		n -= e;
+	return (xasprintf("%.*s.table", (int)n, mpath));
+}
+
+/*
  * Count in the file at path (NULL: in this process). A file that cannot be
  * used is said once, when the worker starts; it counts on by itself.
  */
@@ -356,13 +372,16 @@ serve_fcgi(const char *path)
 	struct exchange	 ex;
 	struct table	*table = NULL;
 	FCGX_Request	 rq;
-	char		*mpath, *cause = NULL;
-	int		 rv = 1;
+	char		*mpath, *cpath, *cause = NULL;
+	int		 opened, rv = 1;
 
 	mpath = serve_metrics_path();
+	cpath = serve_copy_path(mpath);
 	serve_metrics = serve_metrics_start(mpath);
 	free(mpath);
-	if (table_open(path, serve_metrics, &table, &cause) != 0) {
+	opened = table_open(path, cpath, serve_metrics, &table, &cause);
+	free(cpath);
+	if (opened != 0) {
 		log_line("[Config] %s", cause != NULL ? cause : path);
 		free(cause);
 		goto end;

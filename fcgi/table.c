@@ -30,10 +30,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file.h"
 #include "log.h"
 #include "metrics.h"
 #include "mirror.h"
 #include "table.h"
+#include "tablecopy.h"
 
 /* Largest table file read, as config_load_file() has it. */
 #define TABLE_MAX_SIZE		(64UL * 1024 * 1024)
@@ -62,6 +64,18 @@ struct table {
 	uint64_t	 chain_at;	/* metrics_clock() of that look */
 	char		*bytes;		/* the file as last read; or NULL */
 	size_t		 len;
+	char		*good;		/* the bytes of the table in force */
+	size_t		 good_len;
+	struct tablecopy *copy;		/* shared with the other workers; or NULL */
+};
+
+/* What a look at the file did to the table in force. */
+enum look {
+	LOOK_SAME,		/* the bytes read before: nothing */
+	LOOK_LOADED,		/* new bytes, loaded: in force */
+	LOOK_KEPT,		/* unreadable or broken: the table stays */
+	LOOK_COPIED,		/* unreadable or broken: the shared copy, newer */
+	LOOK_NONE		/* unreadable or broken, and no table at all */
 };
 
 static void
@@ -111,50 +125,6 @@ stamp_racy(const struct stamp *s)
 	return (age > -RACY_NS && age < RACY_NS);
 }
 
-/* new: *buf. The whole file, no more than TABLE_MAX_SIZE bytes. */
-static int
-read_file(const char *path, char **buf, size_t *len, char **cause)
-{
-	char	*p = NULL;
-	size_t	 n = 0, size = 0;
-	ssize_t	 got;
-	int	 fd, rv = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		set_cause(cause, "%s: %s", path, strerror(errno));
-		goto end;
-	}
-	for (;;) {
-		if (n == size) {
-			if (size >= TABLE_MAX_SIZE) {
-				set_cause(cause, "%s: larger than %lu MiB", path,
-				    TABLE_MAX_SIZE / (1024 * 1024));
-				goto end;
-			}
-			size = size == 0 ? 8192 : size * 2;
-			p = xrealloc(p, size);
-		}
-		if ((got = read(fd, p + n, size - n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			set_cause(cause, "%s: %s", path, strerror(errno));
-			goto end;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	*buf = p;
-	*len = n;
-	p = NULL;
-	rv = 0;
-end:
-	free(p);
-	if (fd != -1)
-		close(fd);
-	return (rv);
-}
-
 /* Resolve the links again; returns whether the chain changed. */
 static int
 chain_update(struct table *t)
@@ -171,16 +141,74 @@ chain_update(struct table *t)
 	return (changed);
 }
 
+/* Put m, loaded from buf, in force; the old table is freed. */
+static void
+table_install(struct table *t, struct mirror *m, const char *buf, size_t len)
+{
+	mirror_free(t->table);
+	t->table = m;
+	free(t->good);
+	t->good = xmalloc(len + 1);
+	memcpy(t->good, buf, len);
+	t->good[len] = '\0';
+	t->good_len = len;
+}
+
 /*
- * Read the file whose stat is st and load it if its bytes are new.
- * Returns 1 for a new table in force, 0 for the same bytes as before, -1
- * (with *cause) for a file that could not be read or loaded.
+ * The file did not load: take the shared copy if it holds a table other
+ * than the one in force (another worker read it since). Logs a copy that
+ * does not load; returns LOOK_COPIED, LOOK_KEPT or LOOK_NONE.
  */
-static int
-table_look(struct table *t, const struct stamp *st, char **cause)
+static enum look
+table_take_copy(struct table *t)
 {
 	struct mirror	*m = NULL;
-	char		*buf = NULL;
+	char		*buf = NULL, *cause = NULL;
+	size_t		 len = 0;
+	enum look	 rv;
+
+	rv = t->table != NULL ? LOOK_KEPT : LOOK_NONE;
+	if (t->copy == NULL)
+		return (rv);
+	switch (tablecopy_load(t->copy, t->path, &buf, &len, &cause)) {
+	case 1:
+		break;
+	case -1:
+		log_line("[Config] the shared copy of the last good table: %s",
+		    cause);
+		/* FALLTHROUGH */
+	default:
+		goto end;
+	}
+	if (t->table != NULL && len == t->good_len &&
+	    memcmp(buf, t->good, len) == 0)
+		goto end;
+	/* It loaded once; it does not load now only if gilly changed. */
+	if (config_load_buffer(t->path, buf, len, &m, &cause) != 0) {
+		log_line("[Config] the shared copy of the last good table: %s",
+		    cause);
+		goto end;
+	}
+	table_install(t, m, buf, len);
+	rv = LOOK_COPIED;
+end:
+	free(buf);
+	free(cause);
+	return (rv);
+}
+
+/*
+ * Read the file whose stat is st and load it if its bytes are new; if it
+ * cannot be read or loaded (*cause says why), the shared copy may replace
+ * the table in force. Called with the copy's lock held: the workers'
+ * reads of the file follow one another, and the copy is the newest good
+ * table any of them has read.
+ */
+static enum look
+table_look_locked(struct table *t, const struct stamp *st, char **cause)
+{
+	struct mirror	*m = NULL;
+	char		*buf = NULL, *why = NULL;
 	size_t		 len = 0;
 
 	t->seen = *st;
@@ -190,12 +218,12 @@ table_look(struct table *t, const struct stamp *st, char **cause)
 		set_cause(cause, "%s: %s", t->path, strerror(st->err));
 		goto unread;
 	}
-	if (read_file(t->path, &buf, &len, cause) != 0)
+	if (file_read(t->path, TABLE_MAX_SIZE, &buf, &len, cause) != 0)
 		goto unread;
 	if (t->bytes != NULL && len == t->len &&
 	    memcmp(buf, t->bytes, len) == 0) {
 		free(buf);
-		return (0);
+		return (t->table != NULL ? LOOK_SAME : LOOK_NONE);
 	}
 	/* Kept even if they do not load: not loaded again until they change. */
 	free(t->bytes);
@@ -203,35 +231,80 @@ table_look(struct table *t, const struct stamp *st, char **cause)
 	t->len = len;
 	/* Into a new table: the one in force is untouched until it loads. */
 	if (config_load_buffer(t->path, buf, len, &m, cause) != 0)
-		return (-1);
-	mirror_free(t->table);
-	t->table = m;
-	return (1);
+		return (table_take_copy(t));
+	table_install(t, m, buf, len);
+	if (t->copy != NULL &&
+	    tablecopy_save(t->copy, t->path, buf, len, &why) != 0) {
+		log_line("[Config] the other workers will not see this table "
+		    "if the file breaks: %s", why);
+		free(why);
+	}
+	return (LOOK_LOADED);
 unread:
 	/* Whatever is read next is loaded, even bytes seen before. */
 	free(t->bytes);
 	t->bytes = NULL;
 	t->len = 0;
-	return (-1);
+	return (table_take_copy(t));
+}
+
+/* table_look_locked() under the copy's lock, where there is one. */
+static enum look
+table_look(struct table *t, const struct stamp *st, char **cause)
+{
+	enum look	 rv;
+	char		*why = NULL;
+
+	if (t->copy != NULL && tablecopy_lock(t->copy, &why) != 0) {
+		/* Alone, as without a copy at all. */
+		log_line("[Config] %s: this worker reloads on its own", why);
+		free(why);
+		tablecopy_free(t->copy);
+		t->copy = NULL;
+	}
+	rv = table_look_locked(t, st, cause);
+	if (t->copy != NULL)
+		tablecopy_unlock(t->copy);
+	return (rv);
 }
 
 int
-table_open(const char *path, struct metrics *metrics, struct table **out,
-    char **cause)
+table_open(const char *path, const char *copy, struct metrics *metrics,
+    struct table **out, char **cause)
 {
 	struct table	*t;
 	struct stamp	 st;
+	char		*why = NULL;
+	int		 rv = -1;
 
 	t = xcalloc(1, sizeof *t);
 	t->path = xstrdup(path);
 	t->metrics = metrics;
+	if (copy != NULL && tablecopy_open(copy, &t->copy, &why) != 0) {
+		log_line("[Config] %s: this worker reloads on its own", why);
+		free(why);
+	}
 	stamp_take(path, &st);
-	if (table_look(t, &st, cause) != 1) {
-		table_free(t);
-		return (-1);
+	switch (table_look(t, &st, cause)) {
+	case LOOK_LOADED:
+		break;
+	case LOOK_COPIED:
+		metrics_error(t->metrics, METRICS_ERROR_TABLE_RELOAD);
+		log_line("[Config] %s; starting from the last good table read "
+		    "by another worker (%zu rules)", *cause, 
+		    mirror_rule_count(t->table));
+		free(*cause);
+		*cause = NULL;
+		break;
+	default:
+		goto end;
 	}
 	*out = t;
-	return (0);
+	t = NULL;
+	rv = 0;
+end:
+	table_free(t);
+	return (rv);
 }
 
 void
@@ -240,9 +313,11 @@ table_free(struct table *t)
 	if (t == NULL)
 		return;
 	mirror_free(t->table);
+	tablecopy_free(t->copy);
 	free(t->path);
 	free(t->chain);
 	free(t->bytes);
+	free(t->good);
 	free(t);
 }
 
@@ -258,16 +333,25 @@ table_check(struct table *t)
 	    !chain_update(t)))
 		return;
 	switch (table_look(t, &st, &cause)) {
-	case 1:
+	case LOOK_LOADED:
 		metrics_reload(t->metrics);
 		log_line("[Config] %s changed: reloaded, %zu rules", t->path,
 		    mirror_rule_count(t->table));
 		break;
-	case -1:
+	case LOOK_COPIED:
+		metrics_reload(t->metrics);
+		metrics_error(t->metrics, METRICS_ERROR_TABLE_RELOAD);
+		log_line("[Config] %s; the last good table, read since by "
+		    "another worker, is now in force (%zu rules)", cause,
+		    mirror_rule_count(t->table));
+		break;
+	case LOOK_KEPT:
+	case LOOK_NONE:
 		metrics_error(t->metrics, METRICS_ERROR_TABLE_RELOAD);
 		log_line("[Config] %s; the table loaded before stays in force "
-		    "(%zu rules)", cause != NULL ? cause : t->path,
-		    mirror_rule_count(t->table));
+		    "(%zu rules)", cause, mirror_rule_count(t->table));
+		break;
+	case LOOK_SAME:
 		break;
 	}
 	free(cause);

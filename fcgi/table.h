@@ -12,6 +12,12 @@
  * that does not load is logged with FILE:LINE:COLUMN and counted, the last
  * good one stays in force, and the file is read again only once its stat
  * changes again.
+ *
+ * The workers of one server share the last good table through a copy
+ * (tablecopy.h): a worker whose file does not load takes the copy when it
+ * is newer than its own table, so that a worker idle while a good table
+ * came and went answers as the others do, and a worker started while the
+ * file is broken starts from the copy.
  */
 #ifndef GILLY_TABLE_H
 #define GILLY_TABLE_H
@@ -25,11 +31,12 @@ struct table;
 
 /*
  * new: *out, freed by table_free(); borrowed: metrics, which must outlive
- * it. Load the table at path. Returns -1 with *cause set (caller frees) if
- * it does not load.
+ * it. Load the table at path, or, if it does not load, the shared copy at
+ * copy (NULL: no sharing) of an earlier table read from path. Returns -1
+ * with *cause set (caller frees) if neither loads.
  */
-int			 table_open(const char *path, struct metrics *,
-			    struct table **out, char **cause);
+int			 table_open(const char *path, const char *copy,
+			    struct metrics *, struct table **out, char **cause);
 
 /* NULL-safe. */
 void			 table_free(struct table *);

@@ -10,17 +10,20 @@
 #   serve.sh exits with lighttpd's status.
 # - A renewed certificate: lighttpd 1.4.69 reads tls.crt and tls.key when
 #   it starts and never again. Every GILLY_TLS_POLL seconds serve.sh looks
-#   at them; when they have changed, and lighttpd -tt accepts the new pair
-#   and gilly the table on disk, it sends lighttpd SIGUSR1, a graceful
-#   restart in the same process: the listening socket stays open (new
-#   connections wait in its backlog), the requests in flight finish, the
-#   configuration and the certificate are read again and the workers
-#   respawned. A pair that does not load yet (one file written, not the
-#   other) is tried again at the next look.
-# - SIGUSR1: passed on to lighttpd (a restart by hand).
+#   at them; when they have changed, and a restart would come back up (see
+#   restart_ok), it sends lighttpd SIGUSR1, a graceful restart in the same
+#   process: the listening socket stays open (new connections wait in its
+#   backlog), the requests in flight finish, the configuration and the
+#   certificate are read again and the workers respawned. A pair that does
+#   not load yet (one file written, not the other) is tried again at the
+#   next look.
+# - SIGUSR1: a restart by hand, passed on to lighttpd under the same
+#   checks; refused (and said why) where lighttpd would not come back.
 #
 # It does not start lighttpd on a table gilly cannot load: lighttpd would
-# run on, respawning workers that exit at once.
+# run on, respawning workers that exit at once. Once the workers have run,
+# they keep a copy of their last good table in the run directory, and
+# workers respawned or restarted while the table is broken start from it.
 #
 # Environment (see lighttpd.conf), with the pod's defaults:
 #	GILLY_CONFIG      the mirror table (required)
@@ -99,23 +102,31 @@ tls_state() {
 	    cksum
 }
 
-# Whether a graceful restart would come back up: lighttpd -tt loads the
-# certificate and checks the key against it (and spawns nothing); the
-# respawned workers read the table again.
+# The workers' copy of their last good table (fcgi/tablecopy.h), next to
+# their sockets: lighttpd.conf's socket, gilly.sock, and ".table".
+table_copy=$GILLY_RUN_DIR/gilly.sock.table
+
+# restart_ok WHAT: whether a graceful restart for WHAT would come back up:
+# lighttpd -tt loads the certificate and checks the key against it (and
+# spawns nothing); the respawned workers load the table, or, if it does
+# not load, the copy of the last good one. Says why not.
 restart_ok() {
 	# The first line says why; lighttpd's next ones ("Going down") are
 	# about the test run, not about the server.
 	if ! _out=$("$LIGHTTPD" -tt -f "$GILLY_LIGHTTPD_CONF" 2>&1); then
-		log "new certificate not usable yet:" \
+		log "$1 waits: lighttpd would not restart:" \
 		    "$(printf '%s\n' "$_out" | head -n 1)"
 		return 1
 	fi
-	if ! _out=$("$GILLY_BIN" check-config "$GILLY_CONFIG" 2>&1); then
-		log "new certificate waits: the workers could not restart:" \
-		    "$(printf '%s\n' "$_out" | head -n 1)"
-		return 1
+	_out=$("$GILLY_BIN" check-config "$GILLY_CONFIG" 2>&1) && return 0
+	_out=$(printf '%s\n' "$_out" | head -n 1)
+	if [ -s "$table_copy" ]; then
+		log "$1: the table does not load ($_out): the workers" \
+		    "restart from the last good one"
+		return 0
 	fi
-	return 0
+	log "$1 waits: the workers could not restart: $_out"
+	return 1
 }
 
 # watch_tls PID STATE: until lighttpd PID is gone, restart it gracefully
@@ -130,7 +141,7 @@ watch_tls() {
 		wait "$_sleep" || :
 		_now=$(tls_state)
 		[ "$_now" != "$_last" ] || continue
-		restart_ok || continue
+		restart_ok "new certificate" || continue
 		log "certificate changed: lighttpd restarts gracefully"
 		kill -USR1 "$1" 2>/dev/null || :
 		_last=$_now
@@ -157,7 +168,8 @@ wait_for() {
 pid=
 stop=
 trap 'stop=1; [ -z "$pid" ] || kill -INT "$pid" 2>/dev/null || :' INT TERM
-trap '[ -z "$pid" ] || kill -USR1 "$pid" 2>/dev/null || :' USR1
+trap '[ -z "$pid" ] || ! restart_ok "restart on SIGUSR1" ||
+    kill -USR1 "$pid" 2>/dev/null || :' USR1
 
 # lighttpd in a session of its own (setsid, where there is one): Ctrl-C
 # in a terminal then reaches this script, which stops lighttpd gracefully,

@@ -6,7 +6,10 @@
 # is answered from the new table, by whichever worker: through lighttpd
 # (clients at once, so that every worker serves) and on each worker's own
 # socket. A broken table leaves the last good one in force, logged with
-# its position; /healthz stays 200; a fixed one is used at once.
+# its position; /healthz stays 200; a fixed one is used at once. A worker
+# that served nothing while a good table came and went answers from it
+# all the same (the workers share their last good table), and a worker
+# killed and respawned while the table is broken starts from it.
 
 . "$(dirname "$0")/https-lib.sh"
 need_cmd cgi-fcgi base64
@@ -156,6 +159,48 @@ table mirror-d.example | cm_write 2026_01_01_00_03_00.000000004
 everywhere "a fixed table" mirror-d.example
 scrape_all "a fixed table" gilly_table_reloads_total \
     $((2 * HTTPS_WORKERS))
+
+# A good table read by one worker alone, then a broken one: the other
+# worker, idle meanwhile, never saw the good one on disk, yet answers
+# from it.
+set -- $(https_worker_sockets)
+if [ $# -ge 2 ]; then
+	table mirror-e.example | cm_write 2026_01_01_00_04_00.000000005
+	worker_post "$1" "$TMP/one.json"
+	check "one worker alone reads the next table" \
+	    [ "$(rewritten "$TMP/one.json")" = "mirror-e.example/$IMAGE" ]
+	printf 'mirrors:\n  gcr.io: [unclosed\n' |
+	    cm_write 2026_01_01_00_05_00.000000006
+	worker_post "$2" "$TMP/two.json"
+	_got=$(rewritten "$TMP/two.json")
+	check "the idle worker answers from the table it never read ($_got)" \
+	    [ "$_got" = "mirror-e.example/$IMAGE" ]
+	check "the idle worker says so" grep -qF \
+	    'the last good table, read since by another worker, is now in force' \
+	    "$HTTPS_ERR"
+	everywhere "after the table broke again" mirror-e.example
+else
+	fail "$HTTPS_WORKERS workers, $# sockets: the idle-worker check needs 2"
+fi
+
+# Killed while the table is broken: the respawned worker cannot load the
+# file, and starts from the last good table instead of failing.
+victim=$(https_workers | head -n 1)
+kill -KILL "$victim"
+_i=0
+while https_workers | grep -qx "$victim" ||
+    [ "$(https_workers | grep -c .)" -lt "$HTTPS_WORKERS" ]; do
+	[ $_i -lt 100 ] || break
+	sleep 0.1
+	_i=$((_i + 1))
+done
+check "a worker killed while the table is broken is respawned" \
+    [ "$(https_workers | grep -c .)" -eq "$HTTPS_WORKERS" ]
+check "the respawned worker starts from the last good table" grep -qF \
+    'starting from the last good table read by another worker (2 rules)' \
+    "$HTTPS_ERR"
+everywhere "after the respawn" mirror-e.example
+healthy "after the respawn"
 
 if https_log_clean >/dev/null; then
 	pass "no sanitizer report or worker crash in the server log"

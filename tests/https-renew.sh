@@ -4,8 +4,10 @@
 # starts; serve.sh notices the new files and has lighttpd restart
 # gracefully (SIGUSR1), in the same process, its listening socket open.
 # The reviews sent meanwhile all succeed. A pair that does not load (the
-# certificate written, its key not yet), or a table the restarted workers
-# could not load, holds the restart back until it is whole again.
+# certificate written, its key not yet) holds the restart back until it is
+# whole, also a restart asked for by hand (SIGUSR1 to serve.sh). A broken
+# table does not: the restarted workers start from their copy of the last
+# good table.
 
 . "$(dirname "$0")/https-lib.sh"
 
@@ -55,6 +57,12 @@ first=$(serial "$HTTPS_TLS/tls.crt")
 check "the first certificate is served" \
     [ "$(https_served_serial)" = "$first" ]
 
+# expect_same_json A B: the JSON in files A and B is the same.
+expect_same_json() {
+	[ "$(jq -S . "$1" 2>/dev/null)" = "$(jq -S . "$2" 2>/dev/null)" ] &&
+	    [ -n "$(jq -S . "$1" 2>/dev/null)" ]
+}
+
 # Reviews, one after another on new connections, all through the renewal.
 : >"$TMP/load"
 (
@@ -100,23 +108,62 @@ cp "$TMP/next/tls.crt" "$HTTPS_TLS/tls.crt.new"
 mv "$HTTPS_TLS/tls.crt.new" "$HTTPS_TLS/tls.crt"
 still "a certificate without its key" "$second"
 check "serve.sh says the new pair does not load" \
-    grep -qF 'new certificate not usable yet' "$HTTPS_ERR"
+    grep -qF 'new certificate waits: lighttpd would not restart' "$HTTPS_ERR"
 check "the server serves on" [ "$(https_status /healthz)" = 200 ]
+# By hand, the same: lighttpd would stop on SIGUSR1.
+kill -USR1 "$HTTPS_SERVE_PID"
+sleep 1
+check "SIGUSR1 by hand: serve.sh says why it does not restart" \
+    grep -qF 'restart on SIGUSR1 waits: lighttpd would not restart' \
+    "$HTTPS_ERR"
+check "SIGUSR1 by hand: the same lighttpd serves on" \
+    [ "$(https_children "$HTTPS_SERVE_PID" lighttpd)" = "$lighttpd_pid" ]
+check "SIGUSR1 by hand: /healthz 200" [ "$(https_status /healthz)" = 200 ]
 cp "$TMP/next/tls.key" "$HTTPS_TLS/tls.key.new"
 mv "$HTTPS_TLS/tls.key.new" "$HTTPS_TLS/tls.key"
 served "the key, then: the third certificate" "$third"
 
-# A broken table on disk: restarted workers could not load it, and
-# lighttpd would stop. The renewal waits until the table loads.
+# A broken table on disk: the renewal goes ahead (a certificate must not
+# expire for want of a table), and the restarted workers, which cannot
+# load the file, start from the last good table.
 cp "$HTTPS_TABLE" "$TMP/table.good"
+"$GILLY" -c "$HTTPS_TABLE" <"$FIXTURE" >"$TMP/before.json" 2>/dev/null
+check "the CLI rewrites the review with the good table" \
+    jq -e '.response.patch' "$TMP/before.json"
 printf 'mirrors:\n  gcr.io: [unclosed\n' >"$HTTPS_TABLE"
+workers_before=$(https_workers)
 sh "$HTTPS_GENCERT" "$HTTPS_TLS" 127.0.0.1 localhost
 fourth=$(serial "$HTTPS_TLS/tls.crt")
-still "a renewal while the table is broken" "$third"
-check "serve.sh says what the renewal waits for" \
-    grep -qF 'the workers could not restart' "$HTTPS_ERR"
+served "a renewal while the table is broken" "$fourth"
+check "serve.sh says the workers restart from the last good table" \
+    grep -qF 'new certificate: the table does not load' "$HTTPS_ERR"
+check "the workers were restarted" \
+    [ "$(https_workers)" != "$workers_before" ]
+check "the restarted workers say they start from the last good table" \
+    grep -qF 'starting from the last good table read by another worker' \
+    "$HTTPS_ERR"
+for i in 1 2 3 4; do
+	st=$(https_mutate "$FIXTURE" "$TMP/during.$i.json")
+	check "review $i while the table is broken: 200" [ "$st" = 200 ]
+	check "review $i answered from the last good table" \
+	    expect_same_json "$TMP/before.json" "$TMP/during.$i.json"
+done
+# And by hand.
+workers_before=$(https_workers)
+kill -USR1 "$HTTPS_SERVE_PID"
+i=0
+while [ "$(https_workers)" = "$workers_before" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "SIGUSR1 with the table broken: the workers restarted" \
+    [ "$(https_workers)" != "$workers_before" ]
+st=$(https_mutate "$FIXTURE" "$TMP/during.usr1.json")
+check "SIGUSR1 with the table broken: a review answered, 200" [ "$st" = 200 ]
+check "SIGUSR1 with the table broken: from the last good table" \
+    expect_same_json "$TMP/before.json" "$TMP/during.usr1.json"
 cp "$TMP/table.good" "$HTTPS_TABLE"
-served "the table mended: the fourth certificate" "$fourth"
+check "the table mended: /healthz 200" [ "$(https_status /healthz)" = 200 ]
 check "the same lighttpd process all along" \
     [ "$(https_children "$HTTPS_SERVE_PID" lighttpd)" = "$lighttpd_pid" ]
 
