@@ -14,15 +14,13 @@
  */
 #include "common.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <yaml.h>
 
 #include "config.h"
+#include "file.h"
 #include "mirror.h"
 
 /* A table of 100,000 rules is a few MiB; more is a mistake. */
@@ -511,39 +509,11 @@ int
 config_load_file(const char *path, struct mirror **out, char **cause)
 {
 	char	*buf = NULL;
-	size_t	 len = 0, size = 0;
-	ssize_t	 n;
-	int	 fd, rv = -1;
+	size_t	 len = 0;
+	int	 rv = -1;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		set_cause(cause, "%s: %s", path, strerror(errno));
-		goto end;
-	}
-	/* Read to EOF rather than trust st_size: a pipe or /proc has none. */
-	for (;;) {
-		if (len == size) {
-			if (size >= CONFIG_MAX_SIZE) {
-				set_cause(cause, "%s: larger than %d MiB",
-				    path, CONFIG_MAX_SIZE / (1024 * 1024));
-				goto end;
-			}
-			size = size == 0 ? 8192 : size * 2;
-			buf = xrealloc(buf, size);
-		}
-		if ((n = read(fd, buf + len, size - len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			set_cause(cause, "%s: %s", path, strerror(errno));
-			goto end;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	rv = config_load_buffer(path, buf, len, out, cause);
-end:
-	if (fd != -1)
-		close(fd);
+	if (file_read(path, CONFIG_MAX_SIZE, &buf, &len, cause) == 0)
+		rv = config_load_buffer(path, buf, len, out, cause);
 	free(buf);
 	return (rv);
 }

@@ -2,8 +2,9 @@
  * file.h: whole files read into memory, and written so that a reader sees
  * either the old bytes or the new ones.
  *
- * Owns nothing past a call: the table's file (table.c) and the workers'
- * shared copy of the last good table (tablecopy.c) are both read whole.
+ * Owns nothing past a call: the table's file (config.c, fcgi/table.c) and
+ * the workers' shared copy of the last good table (fcgi/tablecopy.c) are
+ * read whole.
  */
 #ifndef GILLY_FILE_H
 #define GILLY_FILE_H
