@@ -406,11 +406,14 @@ serve_fcgi(const char *path)
 	ex.write = fcgx_write;
 	ex.rq = &rq;
 	while (FCGX_Accept_r(&rq) >= 0) {
+		/* The request's lines go out together, after its answer. */
+		log_begin();
 		/* Between requests: the table changes only here. */
 		table_check(table);
 		serve_table = table_get(table);
 		handle(&ex);
 		FCGX_Finish_r(&rq);
+		log_flush();
 	}
 	FCGX_Free(&rq, 1);
 	rv = 0;

@@ -13,6 +13,14 @@
 /* Write one timestamped line to stderr (a newline is added). */
 void	log_line(const char *, ...) GILLY_PRINTF(1, 2);
 
+/*
+ * Between log_begin() and log_flush(), lines are kept and written together
+ * by log_flush() (at most PIPE_BUF bytes a write): one write(2) per request
+ * instead of one per line.
+ */
+void	log_begin(void);
+void	log_flush(void);
+
 /* Silence (1) or restore (0) log_line: for tests and benchmarks. */
 void	log_set_quiet(int);
 

@@ -17,11 +17,9 @@
 #   last good table in force;
 # - renews the certificate (gencert.sh on the TLS directory, the same CA)
 #   a few times in the first half of the run; serve.sh notices and has
-#   lighttpd restart gracefully, which respawns every worker. Until that
-#   restart has happened, no broken table is published: serve.sh checks
-#   the table before it sends SIGUSR1, and a table broken between that
-#   check and the respawn would stop lighttpd (a known race, reported by
-#   the soak, not what it is here to measure);
+#   lighttpd restart gracefully, which respawns every worker. Broken
+#   tables are published during renewals too: the respawned workers start
+#   from the last good table the workers share;
 # - samples VmRSS and RssAnon of lighttpd and of each worker every second.
 #
 # It writes one line per event to WORKDIR/events.log and one per process
@@ -152,8 +150,7 @@ class Faults:
     def swap(self):
         current = next((t for t in self.cf["tables"]
                         if t["name"] == self.on_disk), None)
-        if (self.renewing is None and self.broken and
-                self.rng.random() < self.cf["broken_share"]):
+        if self.broken and self.rng.random() < self.cf["broken_share"]:
             table = self.rng.choice(self.broken)
         else:
             # The other good table: each good swap changes the answers.
