@@ -25,7 +25,8 @@
 # the pair's, the CPU per request is the server's alone.
 #
 # Environment: GILLY (fcgi/gilly), CEILING (tests/bench/ceiling), SRCDIR,
-# LIGHTTPD, and the BENCH_* settings below: BENCH_REVIEW the review posted,
+# LIGHTTPD, and the BENCH_* settings below: BENCH_REVIEW the review posted
+# (compact, as the API server sends it; BENCH_COMPACT=0: as stored),
 # BENCH_TABLE the mirror table, BENCH_CONF another lighttpd configuration
 # to try (BENCH_CEILING_CONF the ceiling's, if it must differ, e.g. in a
 # TCP port). Needs wrk, h2load, curl and openssl; nothing is downloaded,
@@ -50,6 +51,7 @@ set -eu
 : "${BENCH_LATENCY_WORKERS:=2}"
 : "${BENCH_RATE:=1000}"
 : "${BENCH_PROTOS:=h1 h2}"
+: "${BENCH_COMPACT:=1}"
 
 prog=e2e.sh
 die() {
@@ -57,7 +59,7 @@ die() {
 	exit 1
 }
 
-for c in wrk h2load curl openssl awk; do
+for c in wrk h2load curl openssl awk jq; do
 	command -v "$c" >/dev/null 2>&1 || die "$c not found"
 done
 [ -x "$LIGHTTPD" ] || die "lighttpd not found: set LIGHTTPD"
@@ -101,6 +103,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
+
+# The API server sends a review compact (Go's encoding/json); the stored
+# fixtures are indented for people to read.
+POSTED=$BENCH_REVIEW
+if [ "$BENCH_COMPACT" = 1 ]; then
+	POSTED=$TMP/review.json
+	jq -c . "$BENCH_REVIEW" >"$POSTED" ||
+	    die "$BENCH_REVIEW: jq cannot read it"
+fi
 
 TCK=$(getconf CLK_TCK)
 
@@ -185,7 +196,7 @@ start() {
 			_code=$(curl -s -o "$TMP/$1.resp" -w '%{http_code}' \
 			    --max-time 2 --cacert "$TMP/tls/ca.crt" \
 			    -H 'Content-Type: application/json' \
-			    --data-binary "@$BENCH_REVIEW" \
+			    --data-binary "@$POSTED" \
 			    "https://127.0.0.1:$PORT/mutate" 2>/dev/null) || :
 			[ "$_code" != 200 ] || return 0
 			sleep 0.1
@@ -223,7 +234,7 @@ wrk_us() {
 load() {
 	case $1 in
 	h1)
-		BENCH_BODY=$BENCH_REVIEW wrk -t1 -c"$3" -d"$4" --latency \
+		BENCH_BODY=$POSTED wrk -t1 -c"$3" -d"$4" --latency \
 		    -s "$SRCDIR/tests/bench/post.lua" "$2" >"$TMP/wrk.out" 2>&1 ||
 		    { cat "$TMP/wrk.out" >&2; die "wrk failed"; }
 		! grep -q 'Non-2xx\|Socket errors' "$TMP/wrk.out" ||
@@ -245,7 +256,7 @@ load() {
 		esac
 		rm -f "$TMP/h2.log"
 		# shellcheck disable=SC2086
-		h2load -t1 $_args -D "$4" -d "$BENCH_REVIEW" \
+		h2load -t1 $_args -D "$4" -d "$POSTED" \
 		    -H 'content-type: application/json' \
 		    --log-file="$TMP/h2.log" "$2" >"$TMP/h2.out" 2>&1 ||
 		    { cat "$TMP/h2.out" >&2; die "h2load failed"; }
@@ -282,7 +293,8 @@ run() {
 : >"$TMP/memory"
 echo "# $(uname -srm); $(nproc) CPUs: $(awk -F': *' \
     '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-echo "# review $(basename "$BENCH_REVIEW") ($(wc -c <"$BENCH_REVIEW") bytes)," \
+echo "# review $(basename "$BENCH_REVIEW") ($(wc -c <"$POSTED") bytes$(
+    [ "$BENCH_COMPACT" != 1 ] || echo ', compact'))," \
     "runs of ${BENCH_SECONDS}s, $BENCH_ROUNDS rounds," \
     "wrk -t1 -c$BENCH_CONNS, h2load -c$BENCH_H2_CONNS -m$BENCH_H2_STREAMS"
 for W in $BENCH_WORKERS; do
