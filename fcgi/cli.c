@@ -61,6 +61,12 @@ cli_rewrite(const struct mirror *table, int n, char **images)
 			printf("%s\n", images[i]);
 			rc = CLI_FAIL;
 			break;
+		case MIRROR_REFUSED:
+			fprintf(stderr, "gilly: \"%s\" left unchanged: %s\n",
+			    images[i], cause != NULL ? cause : "refused");
+			printf("%s\n", images[i]);
+			rc = CLI_FAIL;
+			break;
 		default:
 			printf("%s\n", images[i]);
 			break;

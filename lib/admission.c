@@ -648,6 +648,12 @@ review_list(struct review *rv, size_t spec, const char *list, char **cause)
 			free(shown);
 			rv->res->invalid++;
 			break;
+		case MIRROR_REFUSED:
+			/* The table's fault, not the Pod's: said as such. */
+			log_line("[ReplaceImageRegistry] Image %s unchanged: %s",
+			    image, why != NULL ? why : "refused");
+			rv->res->invalid++;
+			break;
 		}
 		free(out);
 		out = NULL;

@@ -81,7 +81,8 @@ struct admission_result {
 	size_t			 body_len;
 	char			*error;		/* 400 only; else NULL */
 	size_t			 rewrites;	/* images rewritten */
-	size_t			 invalid;	/* invalid references left */
+	size_t			 invalid;	/* images left: invalid, or
+						   their rule's result refused */
 	char			**registries;
 };
 

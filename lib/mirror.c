@@ -854,7 +854,7 @@ mirror_build(const struct rule *r, const char *host, size_t hl,
 	const char	*t = r->target;
 	char		*s = NULL, *why = NULL, *p;
 	size_t		 tl = strlen(t), n, outhost, i;
-	enum mirror_outcome rv = MIRROR_INVALID;
+	enum mirror_outcome rv = MIRROR_REFUSED;
 
 	n = tl + hl + 1 + restlen + 1 + (ref->tag != NULL ?
 	    strlen(ref->tag) : 0) + 1 + (ref->digest != NULL ?
@@ -1013,7 +1013,7 @@ mirror_rewrite(const struct mirror *m, const char *image, size_t len,
 	    cause)) {
 		free(*out);
 		*out = NULL;
-		mm.outcome = MIRROR_INVALID;
+		mm.outcome = MIRROR_REFUSED;
 	}
 end:
 	if (match != NULL)

@@ -25,7 +25,10 @@ enum mirror_outcome {
 	MIRROR_NO_RULE,		/* no source matches: unchanged */
 	MIRROR_LEFT_ALONE,	/* the best match is a null ("~") rule */
 	MIRROR_ALREADY,		/* the image already lies under a target */
-	MIRROR_INVALID		/* not a valid reference: unchanged, *cause says why */
+	MIRROR_INVALID,		/* not a valid reference: unchanged, *cause says why */
+	MIRROR_REFUSED		/* a rule matches, but its result is no valid
+				   reference or lies outside the target:
+				   unchanged, *cause says why */
 };
 
 /* What a lookup found, for log lines and metrics. */
@@ -59,7 +62,8 @@ size_t		 mirror_rule_count(const struct mirror *);
 /*
  * Rewrite one image (len bytes at image). Returns the outcome, also stored in
  * match (if not NULL). new: *out is set, and must be freed by the caller, only
- * for MIRROR_REWRITTEN; *cause only for MIRROR_INVALID (cause may be NULL).
+ * for MIRROR_REWRITTEN; *cause only for MIRROR_INVALID and MIRROR_REFUSED
+ * (cause may be NULL).
  */
 enum mirror_outcome mirror_rewrite(const struct mirror *, const char *image,
 		    size_t len, char **out, struct mirror_match *match,

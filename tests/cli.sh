@@ -59,6 +59,21 @@ expect_same "rewrite: an invalid image is printed unchanged" "$TMP/want" \
     "$TMP/out"
 expect_grep "rewrite: reason" 'gilly: invalid reference "Nginx": ' "$TMP/err"
 
+# A valid image whose rule's result is refused: said as such, not as an
+# invalid reference. ("docker.io/bar" reads as docker.io/library/bar.)
+printf 'mirrors:\n  quay.io/foo/bar: docker.io/bar\n' >"$TMP/refuse.yaml"
+run "$TMP/out" "$TMP/err" "$GILLY" rewrite -c "$TMP/refuse.yaml" \
+    quay.io/foo/bar:1
+expect_rc "rewrite: a refused result" 1
+printf '%s\n' quay.io/foo/bar:1 >"$TMP/want"
+expect_same "rewrite: a refused result leaves the image" "$TMP/want" \
+    "$TMP/out"
+expect_grep "rewrite: why it was refused" \
+    'gilly: "quay.io/foo/bar:1" left unchanged: rule "quay.io/foo/bar": the result "docker.io/bar:1" reads as' \
+    "$TMP/err"
+check "rewrite: a refused result is no invalid reference" \
+    sh -c "! grep -q 'invalid reference' '$TMP/err'"
+
 # --- the table: -c, else $GILLY_CONFIG, else the default
 cat >"$TMP/a.yaml" <<'EOF'
 mirrors:

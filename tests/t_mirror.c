@@ -67,7 +67,7 @@ check_one(const struct mirror *m, const struct expect *e)
 		    e->image, out, e->out);
 	} else
 		ck_assert_ptr_null(out);
-	if (o == MIRROR_INVALID)
+	if (o == MIRROR_INVALID || o == MIRROR_REFUSED)
 		ck_assert_ptr_nonnull(cause);
 	else
 		ck_assert_ptr_null(cause);
@@ -261,15 +261,15 @@ START_TEST(t_registry_token)
 		{ "nginx", MIRROR_REWRITTEN,
 		  "mirror.example/docker.io/library/nginx", "*" },
 		/* A host:port cannot be a path component. */
-		{ "localhost:5000/a", MIRROR_INVALID, NULL, "*" },
-		{ "[::1]/a", MIRROR_INVALID, NULL, "*" },
+		{ "localhost:5000/a", MIRROR_REFUSED, NULL, "*" },
+		{ "[::1]/a", MIRROR_REFUSED, NULL, "*" },
 		/* Already under one of the targets. */
 		{ "mirror.example/team/app:2.0", MIRROR_ALREADY, NULL, "" },
 		{ "mirror.example/quay.io/hub/x", MIRROR_ALREADY, NULL, "" },
 		{ "x.mirror.example/y", MIRROR_ALREADY, NULL, "" },
 		{ "a.b.mirror.example:8443/k8s/y", MIRROR_ALREADY, NULL, "" },
 		/* The leading labels must not be empty: this goes to "*". */
-		{ "mirror.example:8443/k8s/y", MIRROR_INVALID, NULL, "*" },
+		{ "mirror.example:8443/k8s/y", MIRROR_REFUSED, NULL, "*" },
 	};
 	struct mirror	*m;
 	char		*out = NULL, *cause = NULL;
@@ -279,7 +279,7 @@ START_TEST(t_registry_token)
 	/* The cause names the rule and the reference it would have made. */
 	m = load(d, NITEMS(d));
 	ck_assert_int_eq(mirror_rewrite(m, "localhost:5000/a", 16, &out, NULL,
-	    &cause), MIRROR_INVALID);
+	    &cause), MIRROR_REFUSED);
 	ck_assert_ptr_null(out);
 	ck_assert_str_eq(cause, "rule \"*\": the result "
 	    "\"mirror.example/localhost:5000/a\" is not a valid reference: "
@@ -305,7 +305,7 @@ START_TEST(t_registry_token_host_label)
 		  "mirror.example.mirror.example/a", "*" },
 		{ "gcr.io.mirror.example/a", MIRROR_ALREADY, NULL, "" },
 		/* "host:port." is no host. */
-		{ "localhost:5000/a", MIRROR_INVALID, NULL, "*" },
+		{ "localhost:5000/a", MIRROR_REFUSED, NULL, "*" },
 	};
 
 	check_all(d, NITEMS(d), e, NITEMS(e));
@@ -346,7 +346,7 @@ START_TEST(t_registry_token_rest)
 	 */
 	m = load(d, NITEMS(d));
 	ck_assert_int_eq(mirror_rewrite(m, "Upper/x", 7, &out, NULL, &cause),
-	    MIRROR_INVALID);
+	    MIRROR_REFUSED);
 	ck_assert_ptr_null(out);
 	ck_assert_str_eq(cause, "rule \"*\": the result \"upper/mirror/x\" "
 	    "would be read as an image of registry \"docker.io\"");
@@ -575,8 +575,8 @@ START_TEST(t_result_outside_target)
 		{ "r.example/b", "docker.io/g" },
 	};
 	static const struct expect cases[] = {
-		{ "quay.io/foo/bar:1", MIRROR_INVALID, NULL, "quay.io/foo/bar" },
-		{ "r.example/b", MIRROR_INVALID, NULL, "r.example/b" },
+		{ "quay.io/foo/bar:1", MIRROR_REFUSED, NULL, "quay.io/foo/bar" },
+		{ "r.example/b", MIRROR_REFUSED, NULL, "r.example/b" },
 		{ "quay.io/foo/bar/x:2", MIRROR_REWRITTEN, "docker.io/bar/x:2",
 		    "quay.io/foo/bar" },
 		{ "docker.io/bar/x:2", MIRROR_ALREADY, NULL, NULL },

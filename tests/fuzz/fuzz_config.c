@@ -5,8 +5,9 @@
  * Properties (lib/config.h, lib/mirror.h, lib/mirror.c): a refused table
  * leaves *out alone and says "NAME:LINE:COLUMN: message"; a loaded table
  * rewrites each image to one outcome, setting *out for MIRROR_REWRITTEN
- * only and *cause for MIRROR_INVALID only; an image that is no valid
- * reference is MIRROR_INVALID; a rewritten image is a valid reference that
+ * only and *cause for MIRROR_INVALID and MIRROR_REFUSED only; an image
+ * that is no valid reference is MIRROR_INVALID, and one that is never is;
+ * a rewritten image is a valid reference that
  * keeps the tag and digest byte for byte, and lies under a target, so that
  * rewriting it again is MIRROR_ALREADY (or, at the least, the same string).
  *
@@ -75,6 +76,8 @@ outcome_name(enum mirror_outcome o)
 		return ("MIRROR_ALREADY");
 	case MIRROR_INVALID:
 		return ("MIRROR_INVALID");
+	case MIRROR_REFUSED:
+		return ("MIRROR_REFUSED");
 	}
 	return ("an unknown outcome");
 }
@@ -123,12 +126,13 @@ check_rewrite(const struct mirror *m, const char *image, size_t len)
 	FUZZ_REQUIRE(memchr(match.registry, '\0', sizeof match.registry) &&
 	    memchr(match.source, '\0', sizeof match.source), "unterminated "
 	    "match fields");
-	FUZZ_REQUIRE(valid || o == MIRROR_INVALID, "\"%.*s\" is no valid "
+	FUZZ_REQUIRE(valid == (o != MIRROR_INVALID), "\"%.*s\" is %s valid "
 	    "reference, but the outcome is %s", (int)len, image,
-	    outcome_name(o));
+	    valid ? "a" : "no", outcome_name(o));
 	FUZZ_REQUIRE((o == MIRROR_REWRITTEN) == (out != NULL), "%s with out "
 	    "%s", outcome_name(o), out != NULL ? out : "NULL");
-	FUZZ_REQUIRE((o == MIRROR_INVALID) == (why != NULL), "%s with cause "
+	FUZZ_REQUIRE((o == MIRROR_INVALID || o == MIRROR_REFUSED) ==
+	    (why != NULL), "%s with cause "
 	    "%s", outcome_name(o), why != NULL ? why : "NULL");
 	if (o != MIRROR_REWRITTEN)
 		goto end;
