@@ -4,7 +4,8 @@
 #
 #	run.sh [-n] SRCDIR BUILDDIR [TARGET...]
 #
-# -n builds only. TARGET is imageref, config or admission (default: all).
+# -n builds only. TARGET is imageref, config, admission or jsontape
+# (default: all).
 # The library is compiled here from SRCDIR/lib with the fuzzing flags, apart
 # from the normal build (which may use gcc); BUILDDIR must be configured (it
 # holds autoconfig.h). Everything goes under BUILDDIR/tests/fuzz/out: bin/,
@@ -22,13 +23,14 @@ if [ "${1:-}" = -n ]; then
 	shift
 fi
 if [ $# -lt 2 ]; then
-	echo "usage: $0 [-n] SRCDIR BUILDDIR [imageref|config|admission]..." >&2
+	echo "usage: $0 [-n] SRCDIR BUILDDIR" \
+	    "[imageref|config|admission|jsontape]..." >&2
 	exit 2
 fi
 srcdir=$(cd "$1" && pwd)
 builddir=$(cd "$2" && pwd)
 shift 2
-targets=${*:-imageref config admission}
+targets=${*:-imageref config admission jsontape}
 
 cc=${FUZZ_CC:-clang}
 seconds=${FUZZ_SECONDS:-60}
@@ -83,6 +85,15 @@ max_len() {
 	imageref) echo 512 ;;
 	config) echo 4096 ;;
 	admission) echo 16384 ;;
+	jsontape) echo 8192 ;;
+	esac
+}
+
+# jsontape reads what admission reads: its words, and its reviews as seeds.
+dict() {
+	case $1 in
+	jsontape) echo "$fuzz/admission.dict" ;;
+	*) echo "$fuzz/$1.dict" ;;
 	esac
 }
 
@@ -97,12 +108,15 @@ for t in $targets; do
 	[ "$t" = admission ] && mask=2
 	echo "fuzz: $t for ${seconds}s (log: $work/fuzz.log)"
 	# New units go to the first directory, never to the seeds.
-	# shellcheck disable=SC2086
+	set -- "$work/corpus" "$fuzz/corpus/$t"
+	[ "$t" != jsontape ] || set -- "$@" "$fuzz/corpus/admission"
+	set -- "$@" "$fuzz/regressions/$t"
+	# shellcheck disable=SC2086 # FUZZ_FLAGS: options, split on purpose
 	if "$out/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 \
 	    -rss_limit_mb=2048 -max_len="$(max_len "$t")" \
-	    -dict="$fuzz/$t.dict" -close_fd_mask=$mask \
+	    -dict="$(dict "$t")" -close_fd_mask=$mask \
 	    -artifact_prefix="$work/" -print_final_stats=1 ${FUZZ_FLAGS:-} \
-	    "$work/corpus" "$fuzz/corpus/$t" "$fuzz/regressions/$t" \
+	    "$@" \
 	    >"$work/fuzz.log" 2>&1; then
 		# The last status line (with -fork=N, "#N: cov: ..." lines).
 		grep -E '^#[0-9]+(:|[[:space:]]+DONE)' "$work/fuzz.log" |

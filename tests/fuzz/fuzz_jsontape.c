@@ -12,7 +12,7 @@
  * - a text json-c accepts and jsontape refuses is not JSON by RFC 8259, and
  *   jsontape says so for a reason of that kind (a number's form, NaN or
  *   Infinity, a control character in a string).
- * Built like the targets of tests/fuzz (fuzz.h): make fuzz-jsontape.
+ * Seeds: corpus/jsontape and, when fuzzed, corpus/admission (run.sh).
  */
 #include "common.h"
 
