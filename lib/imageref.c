@@ -104,25 +104,31 @@ span_has_upper(struct span s)
 }
 
 /* domain-component ['.' domain-component]* */
-static int
-valid_domain_name(struct span s)
+int
+imageref_valid_domain_name(const char *s, size_t n)
 {
 	size_t	i, start = 0;
 
-	if (s.n == 0)
+	if (n == 0)
 		return (0);
-	for (i = 0; i <= s.n; i++) {
-		if (i < s.n && s.p[i] != '.') {
-			if (!is_alnum((unsigned char)s.p[i]) && s.p[i] != '-')
+	for (i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.') {
+			if (!is_alnum((unsigned char)s[i]) && s[i] != '-')
 				return (0);
 			continue;
 		}
 		/* A component is non-empty and neither starts nor ends with '-'. */
-		if (i == start || s.p[start] == '-' || s.p[i - 1] == '-')
+		if (i == start || s[start] == '-' || s[i - 1] == '-')
 			return (0);
 		start = i + 1;
 	}
 	return (1);
+}
+
+static int
+valid_domain_name(struct span s)
+{
+	return (imageref_valid_domain_name(s.p, s.n));
 }
 
 /* host [':' port], host being a domain name or a bracketed IPv6 address. */
@@ -165,28 +171,34 @@ valid_domain(struct span s)
 }
 
 /* alpha-numeric [separator alpha-numeric]*, separator := [_.]|__|[-]+ */
-static int
-valid_path_component(struct span s)
+int
+imageref_valid_path_component(const char *s, size_t n)
 {
 	size_t	i = 0;
 
 	for (;;) {
-		if (i >= s.n || !is_lower_alnum((unsigned char)s.p[i]))
+		if (i >= n || !is_lower_alnum((unsigned char)s[i]))
 			return (0);
-		while (i < s.n && is_lower_alnum((unsigned char)s.p[i]))
+		while (i < n && is_lower_alnum((unsigned char)s[i]))
 			i++;
-		if (i == s.n)
+		if (i == n)
 			return (1);
-		if (s.p[i] == '.')
+		if (s[i] == '.')
 			i++;
-		else if (s.p[i] == '_')
-			i += (i + 1 < s.n && s.p[i + 1] == '_') ? 2 : 1;
-		else if (s.p[i] == '-') {
-			while (i < s.n && s.p[i] == '-')
+		else if (s[i] == '_')
+			i += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
+		else if (s[i] == '-') {
+			while (i < n && s[i] == '-')
 				i++;
 		} else
 			return (0);
 	}
+}
+
+static int
+valid_path_component(struct span s)
+{
+	return (imageref_valid_path_component(s.p, s.n));
 }
 
 /*

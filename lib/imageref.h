@@ -48,4 +48,13 @@ char	*imageref_format(const struct imageref *);
 /* NULL-safe. */
 void	 imageref_free(struct imageref *);
 
+/*
+ * The grammar's pieces, for the mirror table's sources and targets: whether
+ * the n bytes at s are a domain name (domain-component ['.'
+ * domain-component]*, no port), or one path component (lowercase
+ * alphanumerics joined by '.', '_', '__' or runs of '-').
+ */
+int	 imageref_valid_domain_name(const char *s, size_t n);
+int	 imageref_valid_path_component(const char *s, size_t n);
+
 #endif

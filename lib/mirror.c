@@ -213,12 +213,6 @@ is_lower_alnum(int c)
 }
 
 static int
-is_alnum(int c)
-{
-	return (is_lower_alnum(c) || (c >= 'A' && c <= 'Z'));
-}
-
-static int
 is_hex(int c)
 {
 	return (is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
@@ -228,27 +222,6 @@ static int
 to_lower(int c)
 {
 	return (c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-}
-
-/* domain-name := domain-component ['.' domain-component]* (reference grammar) */
-static int
-valid_domain_name(const char *s, size_t n)
-{
-	size_t	i, start = 0;
-
-	if (n == 0)
-		return (0);
-	for (i = 0; i <= n; i++) {
-		if (i < n && s[i] != '.') {
-			if (!is_alnum((unsigned char)s[i]) && s[i] != '-')
-				return (0);
-			continue;
-		}
-		if (i == start || s[start] == '-' || s[i - 1] == '-')
-			return (0);
-		start = i + 1;
-	}
-	return (1);
 }
 
 /*
@@ -276,7 +249,7 @@ check_host(const char *s, size_t n)
 	} else {
 		colon = memchr(s, ':', n);
 		hn = colon != NULL ? (size_t)(colon - s) : n;
-		if (!valid_domain_name(s, hn))
+		if (!imageref_valid_domain_name(s, hn))
 			return ("the registry host is not a valid host name "
 			    "(letters, digits and '-', in labels separated "
 			    "by '.')");
@@ -304,31 +277,6 @@ reads_as_host(const char *s, size_t n)
 	    (n == 9 && memcmp(s, "localhost", 9) == 0));
 }
 
-/* path-component := [a-z0-9]+ (([._]|__|[-]+) [a-z0-9]+)* */
-static int
-valid_component(const char *s, size_t n)
-{
-	size_t	i = 0;
-
-	for (;;) {
-		if (i >= n || !is_lower_alnum((unsigned char)s[i]))
-			return (0);
-		while (i < n && is_lower_alnum((unsigned char)s[i]))
-			i++;
-		if (i == n)
-			return (1);
-		if (s[i] == '.')
-			i++;
-		else if (s[i] == '_')
-			i += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
-		else if (s[i] == '-') {
-			while (i < n && s[i] == '-')
-				i++;
-		} else
-			return (0);
-	}
-}
-
 /*
  * Check the path after the host: components of the reference grammar, or
  * (when token is set) exactly "{registry}". Returns NULL or what is wrong.
@@ -346,7 +294,7 @@ check_path(const char *s, size_t n, int token)
 			    "trailing \"/\")");
 		if (!(token && i - start == TOKEN_LEN &&
 		    memcmp(s + start, TOKEN, TOKEN_LEN) == 0) &&
-		    !valid_component(s + start, i - start)) {
+		    !imageref_valid_path_component(s + start, i - start)) {
 			for (j = start; j < i; j++)
 				if (s[j] >= 'A' && s[j] <= 'Z')
 					return ("the path must be lowercase "
