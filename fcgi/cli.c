@@ -12,6 +12,20 @@
 #include "imageref.h"
 #include "mirror.h"
 
+/*
+ * Flush stdout: rc, or CLI_FAIL (said on stderr) if what was printed did
+ * not all reach it (a full disk, a closed pipe).
+ */
+static int
+flush_output(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "gilly: writing output: %s\n", strerror(errno));
+		return (CLI_FAIL);
+	}
+	return (rc);
+}
+
 int
 cli_normalize(int n, char **images)
 {
@@ -34,11 +48,7 @@ cli_normalize(int n, char **images)
 		free(s);
 		imageref_free(ref);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "gilly: writing output: %s\n", strerror(errno));
-		rc = CLI_FAIL;
-	}
-	return (rc);
+	return (flush_output(rc));
 }
 
 int
@@ -74,11 +84,7 @@ cli_rewrite(const struct mirror *table, int n, char **images)
 		free(out);
 		free(cause);
 	}
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "gilly: writing output: %s\n", strerror(errno));
-		rc = CLI_FAIL;
-	}
-	return (rc);
+	return (flush_output(rc));
 }
 
 int
@@ -106,9 +112,7 @@ cli_check_config(const char *path)
 	n = mirror_rule_count(table);
 	printf("%s: %zu rule%s\n", path, n, n == 1 ? "" : "s");
 	mirror_free(table);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return (CLI_FAIL);
-	return (CLI_OK);
+	return (flush_output(CLI_OK));
 }
 
 /*
@@ -170,11 +174,7 @@ cli_review(const struct mirror *table, const char *path)
 	} else {
 		fwrite(res.body, 1, res.body_len, stdout);
 		fputc('\n', stdout);
-		if (fflush(stdout) != 0 || ferror(stdout))
-			fprintf(stderr, "gilly: writing output: %s\n",
-			    strerror(errno));
-		else
-			rc = CLI_OK;
+		rc = flush_output(CLI_OK);
 	}
 	admission_result_free(&res);
 end:
