@@ -16,6 +16,11 @@
  * is read again at each request until it is older than that. Reading is
  * cheap, and comparing the bytes with the last ones read keeps a reread
  * of the same bytes from counting as a reload.
+ *
+ * The workers read the file in turns, under the lock of their shared copy
+ * (tablecopy.h), each read with its parse: after a change, the last of N
+ * workers to see it may wait for N - 1 parses. Tables are small and
+ * changes rare; the order is what makes the copy the latest good table.
  */
 #include "common.h"
 
@@ -71,7 +76,7 @@ struct table {
 
 /* What a look at the file did to the table in force. */
 enum look {
-	LOOK_SAME,		/* the bytes read before: nothing */
+	LOOK_SAME,		/* nothing new: the table in force stays */
 	LOOK_LOADED,		/* new bytes, loaded: in force */
 	LOOK_KEPT,		/* unreadable or broken: the table stays */
 	LOOK_COPIED,		/* unreadable or broken: the shared copy, newer */
@@ -198,18 +203,46 @@ end:
 }
 
 /*
- * Read the file whose stat is st and load it if its bytes are new; if it
- * cannot be read or loaded (*cause says why), the shared copy may replace
- * the table in force. Called with the copy's lock held: the workers'
- * reads of the file follow one another, and the copy is the newest good
- * table any of them has read.
+ * The table in force was just read from the file (again): make it the
+ * copy, unless it is already. Another worker may have saved a table read
+ * earlier or later since; this read is the latest, under the lock.
+ */
+static void
+table_share(struct table *t)
+{
+	char	*buf = NULL, *why = NULL;
+	size_t	 len = 0;
+
+	if (t->copy == NULL)
+		return;
+	if (tablecopy_load(t->copy, t->path, &buf, &len, &why) == 1 &&
+	    len == t->good_len && memcmp(buf, t->good, len) == 0)
+		goto end;
+	free(why);
+	why = NULL;
+	if (tablecopy_save(t->copy, t->path, t->good, t->good_len,
+	    &why) != 0)
+		log_line("[Config] the other workers will not see this table "
+		    "if the file breaks: %s", why);
+end:
+	free(buf);
+	free(why);
+}
+
+/*
+ * Read the file whose stat is st, load it if its bytes are new, and share
+ * it; if it cannot be read or loaded (*cause says why), the shared copy
+ * may replace the table in force. Called with the copy's lock held: the
+ * workers' reads of the file follow one another, and the copy is the
+ * table of the latest read that loaded.
  */
 static enum look
 table_look_locked(struct table *t, const struct stamp *st, char **cause)
 {
 	struct mirror	*m = NULL;
-	char		*buf = NULL, *why = NULL;
+	char		*buf = NULL;
 	size_t		 len = 0;
+	enum look	 rv;
 
 	t->seen = *st;
 	t->racy = stamp_racy(st);
@@ -220,25 +253,34 @@ table_look_locked(struct table *t, const struct stamp *st, char **cause)
 	}
 	if (file_read(t->path, TABLE_MAX_SIZE, &buf, &len, cause) != 0)
 		goto unread;
+	/* Kept even if they do not load: not loaded again until they change. */
 	if (t->bytes != NULL && len == t->len &&
 	    memcmp(buf, t->bytes, len) == 0) {
 		free(buf);
-		return (t->table != NULL ? LOOK_SAME : LOOK_NONE);
+		if (t->table != NULL && len == t->good_len &&
+		    memcmp(t->bytes, t->good, len) == 0) {
+			table_share(t);
+			return (LOOK_SAME);
+		}
+		/* Broken as before, said before; the copy may be newer. */
+		set_cause(cause, "%s: does not load, as before", t->path);
+		rv = table_take_copy(t);
+		return (rv == LOOK_KEPT ? LOOK_SAME : rv);
 	}
-	/* Kept even if they do not load: not loaded again until they change. */
 	free(t->bytes);
 	t->bytes = buf;
 	t->len = len;
+	/* The table in force, read again (a file put back, say). */
+	if (t->table != NULL && len == t->good_len &&
+	    memcmp(buf, t->good, len) == 0) {
+		table_share(t);
+		return (LOOK_SAME);
+	}
 	/* Into a new table: the one in force is untouched until it loads. */
 	if (config_load_buffer(t->path, buf, len, &m, cause) != 0)
 		return (table_take_copy(t));
 	table_install(t, m, buf, len);
-	if (t->copy != NULL &&
-	    tablecopy_save(t->copy, t->path, buf, len, &why) != 0) {
-		log_line("[Config] the other workers will not see this table "
-		    "if the file breaks: %s", why);
-		free(why);
-	}
+	table_share(t);
 	return (LOOK_LOADED);
 unread:
 	/* Whatever is read next is loaded, even bytes seen before. */

@@ -103,7 +103,14 @@ tablecopy_save(struct tablecopy *c, const char *source, const char *buf,
 	lens[1] = strlen(source);
 	bases[2] = buf;
 	lens[2] = len;
-	return (file_replace(c->path, bases, lens, 3, cause));
+	if (file_replace(c->path, bases, lens, 3, cause) == 0)
+		return (0);
+	/*
+	 * An older copy left in place would outrank this newer table in a
+	 * worker whose file breaks: none at all is better.
+	 */
+	unlink(c->path);
+	return (-1);
 }
 
 int

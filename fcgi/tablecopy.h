@@ -35,7 +35,7 @@ void	tablecopy_unlock(struct tablecopy *);
 
 /*
  * With the lock held: make buf (len bytes, read from the table file
- * source) the copy. Returns -1 with *cause.
+ * source) the copy. Returns -1 with *cause, the copy then removed.
  */
 int	tablecopy_save(struct tablecopy *, const char *source,
 	    const char *buf, size_t len, char **cause);

@@ -650,8 +650,10 @@ review_list(struct review *rv, size_t spec, const char *list, char **cause)
 			break;
 		case MIRROR_REFUSED:
 			/* The table's fault, not the Pod's: said as such. */
-			log_line("[ReplaceImageRegistry] Image %s unchanged: %s",
-			    image, why != NULL ? why : "refused");
+			snprintf(oldpath, sizeof oldpath, "%s[%zu]", list, i);
+			log_line("[ReplaceImageRegistry] Image %s in %s "
+			    "(container \"%s\") unchanged: %s", image, oldpath,
+			    key, why != NULL ? why : "refused");
 			rv->res->invalid++;
 			break;
 		}

@@ -94,12 +94,12 @@ file_replace(const char *path, const void *const *bases, const size_t *lens,
 	char	*tmp;
 	int	 fd, i, rv = -1;
 
-	/* The pid keeps two processes replacing path from sharing a file. */
-	tmp = xasprintf("%s.%ld.tmp", path, (long)getpid());
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1) {
+	/* A new file of its own (O_EXCL, 0600), whatever else is there. */
+	tmp = xasprintf("%s.XXXXXX", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
 		set_cause(cause, "%s: %s", tmp, strerror(errno));
-		goto end;
+		free(tmp);
+		return (-1);
 	}
 	for (i = 0; i < n; i++)
 		if (write_all(fd, bases[i], lens[i]) != 0) {

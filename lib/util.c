@@ -5,9 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 static void
 out_of_memory(void)
 {
+	/* The request's lines so far say what led here. */
+	log_flush();
 	fputs("gilly: out of memory\n", stderr);
 	abort();
 }

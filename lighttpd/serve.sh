@@ -103,8 +103,12 @@ tls_state() {
 }
 
 # The workers' copy of their last good table (fcgi/tablecopy.h), next to
-# their sockets: lighttpd.conf's socket, gilly.sock, and ".table".
+# their sockets: lighttpd.conf's socket, gilly.sock, and ".table" (another
+# GILLY_LIGHTTPD_CONF may put it elsewhere; restart_ok then finds none).
+# One left by an earlier run is removed: the workers about to start write
+# their own, from the table just checked.
 table_copy=$GILLY_RUN_DIR/gilly.sock.table
+rm -f "$table_copy"
 
 # restart_ok WHAT: whether a graceful restart for WHAT would come back up:
 # lighttpd -tt loads the certificate and checks the key against it (and

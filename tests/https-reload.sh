@@ -202,6 +202,52 @@ check "the respawned worker starts from the last good table" grep -qF \
 everywhere "after the respawn" mirror-e.example
 healthy "after the respawn"
 
+# post_to SOCKET NAME MIRROR: one review on the worker behind SOCKET is
+# rewritten to MIRROR.
+post_to() {
+	worker_post "$1" "$TMP/one.json"
+	_got=$(rewritten "$TMP/one.json")
+	if [ "$_got" = "$3/$IMAGE" ]; then
+		pass "$2"
+	else
+		fail "$2: rewritten to ${_got:-nothing}, expected $3/$IMAGE"
+	fi
+}
+
+broken() {
+	printf 'mirrors:\n  gcr.io: [unclosed\n'
+}
+
+# The same broken bytes again, after one worker read a good table in
+# between: the other, which read those bytes before, still moves to it.
+set -- $(https_worker_sockets)
+if [ $# -ge 2 ]; then
+	table mirror-f.example | cm_write 2026_01_01_00_06_00.000000007
+	post_to "$1" "a good table, read by the first worker" mirror-f.example
+	broken | cm_write 2026_01_01_00_07_00.000000008
+	post_to "$2" "the same broken bytes again: the second worker takes it" \
+	    mirror-f.example
+	post_to "$1" "the same broken bytes again: the first worker keeps it" \
+	    mirror-f.example
+
+	# A table put back: the worker that reads it again makes it the
+	# last good one, though another worker read a later one before.
+	table mirror-f.example | cm_write 2026_01_01_00_07_30.000000008
+	post_to "$2" "the second worker reads that table itself" \
+	    mirror-f.example
+	table mirror-g.example | cm_write 2026_01_01_00_08_00.000000009
+	post_to "$1" "a later table, read by the first worker" mirror-g.example
+	table mirror-f.example | cm_write 2026_01_01_00_09_00.000000010
+	post_to "$2" "the earlier table put back, read by the second worker" \
+	    mirror-f.example
+	broken | cm_write 2026_01_01_00_10_00.000000011
+	post_to "$1" "then broken: the first worker takes the table put back" \
+	    mirror-f.example
+	post_to "$2" "then broken: the second worker keeps it" \
+	    mirror-f.example
+	everywhere "the table put back, then broken" mirror-f.example
+fi
+
 if https_log_clean >/dev/null; then
 	pass "no sanitizer report or worker crash in the server log"
 else

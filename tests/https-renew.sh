@@ -112,7 +112,12 @@ check "serve.sh says the new pair does not load" \
 check "the server serves on" [ "$(https_status /healthz)" = 200 ]
 # By hand, the same: lighttpd would stop on SIGUSR1.
 kill -USR1 "$HTTPS_SERVE_PID"
-sleep 1
+i=0
+while ! grep -qF 'restart on SIGUSR1 waits: lighttpd would not restart' \
+    "$HTTPS_ERR" && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 check "SIGUSR1 by hand: serve.sh says why it does not restart" \
     grep -qF 'restart on SIGUSR1 waits: lighttpd would not restart' \
     "$HTTPS_ERR"
