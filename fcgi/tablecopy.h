@@ -5,7 +5,7 @@
  * of the last table a worker loaded (with the path it came from), and
  * NAME.table.lock, whose lock puts the workers' reads of the table file
  * in one order. Held around each read of the table file, the lock makes
- * the copy the newest good table any worker has read; a worker whose file
+ * the copy the good table read last, by any worker; a worker whose file
  * does not load takes the copy, so that no two workers keep different
  * tables, and a worker started (or respawned) while the file is broken
  * starts from it rather than failing.
