@@ -19,25 +19,13 @@
 # Skips (77) without kubectl, openssl, or /usr/bin/python3 with yaml
 # (python3-yaml). The sub-checks that need the built gilly or lighttpd are
 # skipped, with a note, when those are missing.
-set -eu
+. "$(dirname "$0")/lib.sh"
 
-: "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${BUILDDIR:=$(pwd)}"
-: "${GILLY:=$BUILDDIR/fcgi/gilly}"
 : "${LIGHTTPD:=}"
-PYTHON=/usr/bin/python3
 KUBECTL=${KUBECTL:-kubectl}
 OPENSSL=${OPENSSL:-openssl}
 export KUBECTL OPENSSL
 
-TEST_NAME=deploy
-PASSED=0
-FAILED=0
-
-skip() {
-	echo "SKIP: $TEST_NAME: $*"
-	exit 77
-}
 command -v "$KUBECTL" >/dev/null 2>&1 || skip "kubectl not found"
 # The overlays are written for kustomize v5 (kubectl 1.27 and later).
 kustomize=$("$KUBECTL" version --client 2>/dev/null |
@@ -48,27 +36,11 @@ command -v "$OPENSSL" >/dev/null 2>&1 || skip "openssl not found"
 [ -x "$PYTHON" ] || skip "$PYTHON not found"
 "$PYTHON" -c 'import yaml' 2>/dev/null || skip "$PYTHON has no yaml (install python3-yaml)"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/gilly-$TEST_NAME.XXXXXX")
-CLEANUP=
-cleanup() {
-	eval "$CLEANUP" || :
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 99' HUP INT TERM
-
-pass() {
-	PASSED=$((PASSED + 1))
-	echo "ok - $*"
-}
-fail() {
-	FAILED=$((FAILED + 1))
-	echo "not ok - $*"
-}
 note() {
 	echo "# $*"
 }
-# check NAME CMD...: pass if CMD succeeds; its output is shown if not.
+# check NAME CMD...: pass if CMD succeeds; unlike lib.sh's, its output is
+# shown if not.
 check() {
 	_name=$1
 	shift
@@ -274,6 +246,7 @@ fi
 # stop_serve: SIGTERM to serve.sh, as the kubelet sends it, and 10 s to go;
 # then SIGKILL to it and its children.
 stop_serve() {
+	[ -n "$serve" ] || return 0
 	kill -TERM "$serve" 2>/dev/null || return 0
 	for _ in $(seq 40); do
 		kill -0 "$serve" 2>/dev/null || { wait "$serve" 2>/dev/null || :; return 0; }
@@ -309,7 +282,7 @@ if [ "$have_gilly" = 1 ] && [ "$have_lighttpd" = 1 ] && command -v curl >/dev/nu
 	serve=$!
 	# SIGTERM, as the kubelet sends it (a background job of a script starts
 	# with SIGINT ignored, which serve.sh then cannot trap).
-	CLEANUP="stop_serve"
+	cleanup_add stop_serve
 	# As the API server calls it: by the Service's name, trusting the CA alone.
 	ok=0
 	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
@@ -341,10 +314,9 @@ if [ "$have_gilly" = 1 ] && [ "$have_lighttpd" = 1 ] && command -v curl >/dev/nu
 		fail "serve.sh still running 10 s after SIGTERM:"
 		show "$TMP/serve.out"
 	fi
-	CLEANUP=
+	serve=
 else
 	note "gilly, lighttpd or curl missing: the HTTPS check of the certificate skipped"
 fi
 
-echo "$TEST_NAME: $PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish
