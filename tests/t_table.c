@@ -237,10 +237,10 @@ START_TEST(test_foreign_copies)
 		"",
 		"GILLYTB1",
 		"not a copy of a table at all",
-		/* A header whose lengths run past the file. */
-		"GILLYTB1\xff\xff\xff\xff\xff\xff\xff\x7f"
-		    "\x01\0\0\0\0\0\0\0",
 	};
+	/* A header whose lengths run past the file. */
+	static const char overrun[24] = "GILLYTB1"
+	    "\xff\xff\xff\xff\xff\xff\xff\x7f\x01";
 	struct table	*w, *y;
 	char		 other[160], *cause = NULL;
 	FILE		*f;
@@ -260,9 +260,12 @@ START_TEST(test_foreign_copies)
 	cause = NULL;
 
 	/* Damaged copies. */
-	for (i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+	for (i = 0; i <= sizeof junk / sizeof junk[0]; i++) {
 		ck_assert_ptr_nonnull(f = fopen(copy, "w"));
-		fwrite(junk[i], 1, i == 3 ? 24 : strlen(junk[i]), f);
+		if (i < sizeof junk / sizeof junk[0])
+			fwrite(junk[i], 1, strlen(junk[i]), f);
+		else
+			fwrite(overrun, 1, sizeof overrun, f);
 		ck_assert_int_eq(fclose(f), 0);
 		y = NULL;
 		ck_assert_msg(table_open(path, copy, metrics, &y, &cause) == -1,

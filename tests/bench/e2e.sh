@@ -359,6 +359,19 @@ awk -v tck="$TCK" '
 	if (!(k in n)) order[++nk] = k
 	n[k] += $4; s[k] += $5; p50[k] += $6; p99[k] += $7; cpu[k] += $8
 	wcpu[k] += $9; runs[k]++
+	# Each round's own figures, for the spread of the ratios.
+	rr[k, runs[k]] = $5 ? $4 / $5 : 0
+	rc[k, runs[k]] = $4 ? $8 * 1e6 / tck / $4 : 0
+}
+# "lo-hi" of the rounds' ratios gilly/ceiling of figure a (rr or rc).
+function spread(c, g, a,    r, x, lo, hi) {
+	for (r = 1; r <= runs[c] && r <= runs[g]; r++) {
+		if (a == "rr") x = rr[c, r] ? rr[g, r] / rr[c, r] : 0
+		else x = rc[c, r] ? rc[g, r] / rc[c, r] : 0
+		if (r == 1 || x < lo) lo = x
+		if (r == 1 || x > hi) hi = x
+	}
+	return sprintf("%.2f-%.2f", lo, hi)
 }
 function rps(k) { return n[k] / s[k] }
 function cpr(k) { return n[k] ? cpu[k] * 1e6 / tck / n[k] : 0 }
@@ -366,20 +379,22 @@ function wpr(k) { return n[k] ? wcpu[k] * 1e6 / tck / n[k] : 0 }
 END {
 	print ""
 	print "Throughput: requests/s of the pair, latency in µs; CPU: the server'"'"'s"
-	print "µs per request (lighttpd and workers), and the workers'"'"' alone"
-	printf "| %-5s | %7s | %9s | %9s | %5s | %13s | %13s | %8s | %9s | %5s | %7s | %7s |\n",
-	    "proto", "workers", "ceil r/s", "gilly r/s", "ratio",
+	print "µs per request (lighttpd and workers), and the workers'"'"' alone;"
+	print "the ratios over all rounds, then the lowest and highest of a round"
+	printf "| %-5s | %7s | %9s | %9s | %5s | %9s | %13s | %13s | %8s | %9s | %5s | %9s | %7s | %7s |\n",
+	    "proto", "workers", "ceil r/s", "gilly r/s", "ratio", "rounds",
 	    "ceil p50/p99", "gilly p50/p99", "ceil CPU", "gilly CPU", "ratio",
-	    "ceil wk", "gilly wk"
+	    "rounds", "ceil wk", "gilly wk"
 	for (i = 1; i <= nk; i++) {
 		split(order[i], f, " ")
 		if (f[3] != "ceiling" || f[1] !~ /^h[12]$/) continue
 		c = order[i]; g = f[1] " " f[2] " gilly"
-		printf "| %-5s | %7s | %9.0f | %9.0f | %5.2f | %6.0f/%6.0f | %6.0f/%6.0f | %8.1f | %9.1f | %5.2f | %7.1f | %7.1f |\n",
+		printf "| %-5s | %7s | %9.0f | %9.0f | %5.2f | %9s | %6.0f/%6.0f | %6.0f/%6.0f | %8.1f | %9.1f | %5.2f | %9s | %7.1f | %7.1f |\n",
 		    f[1] == "h1" ? "1.1" : "2", f[2], rps(c), rps(g),
-		    rps(g) / rps(c), p50[c] / runs[c], p99[c] / runs[c],
-		    p50[g] / runs[g], p99[g] / runs[g], cpr(c), cpr(g),
-		    cpr(c) ? cpr(g) / cpr(c) : 0, wpr(c), wpr(g)
+		    rps(g) / rps(c), spread(c, g, "rr"), p50[c] / runs[c],
+		    p99[c] / runs[c], p50[g] / runs[g], p99[g] / runs[g],
+		    cpr(c), cpr(g), cpr(c) ? cpr(g) / cpr(c) : 0,
+		    spread(c, g, "rc"), wpr(c), wpr(g)
 	}
 	print ""
 	print "Latency (µs): one connection, one request at a time; then a fixed rate;"
