@@ -359,11 +359,12 @@ awk -v tck="$TCK" '
 	if (!(k in n)) order[++nk] = k
 	n[k] += $4; s[k] += $5; p50[k] += $6; p99[k] += $7; cpu[k] += $8
 	wcpu[k] += $9; runs[k]++
-	# Each round's own figures, for the spread of the ratios.
+	# The figures of each round, for the spread of the ratios.
 	rr[k, runs[k]] = $5 ? $4 / $5 : 0
 	rc[k, runs[k]] = $4 ? $8 * 1e6 / tck / $4 : 0
 }
-# "lo-hi" of the rounds' ratios gilly/ceiling of figure a (rr or rc).
+# "lo-hi": the lowest and highest ratio gilly/ceiling of figure a (rr
+# or rc) in a round.
 function spread(c, g, a,    r, x, lo, hi) {
 	for (r = 1; r <= runs[c] && r <= runs[g]; r++) {
 		if (a == "rr") x = rr[c, r] ? rr[g, r] / rr[c, r] : 0
