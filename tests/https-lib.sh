@@ -94,6 +94,26 @@ https_workers() {
 	https_children "$HTTPS_LIGHTTPD_PID" gilly
 }
 
+# https_respawned OLD...: within 10 s, HTTPS_WORKERS workers again, none
+# of them one of OLD.
+https_respawned() {
+	_i=0
+	while [ $_i -lt 100 ]; do
+		_now=$(https_workers)
+		if [ "$(echo "$_now" | grep -c .)" -eq "$HTTPS_WORKERS" ]; then
+			_stale=0
+			for _o in "$@"; do
+				echo "$_now" | grep -qx "$_o" && _stale=1
+			done
+			[ $_stale -eq 1 ] || return 0
+		fi
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	echo "# workers now: $(echo "$_now" | tr '\n' ' ')"
+	return 1
+}
+
 # https_ours: the live processes this test started: serve.sh, lighttpd,
 # gilly workers (GILLY_CONFIG=$HTTPS_TABLE is in their environment only).
 https_ours() {

@@ -193,15 +193,7 @@ check "the exposition is the format's" \
 # A worker killed: lighttpd respawns it, and the counts are all there.
 victim=$(echo "$workers" | head -n 1)
 kill -KILL "$victim"
-i=0
-while { https_alive "$victim" ||
-    [ "$(https_workers | grep -c .)" -lt "$HTTPS_WORKERS" ]; } &&
-    [ $i -lt 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-check "a killed worker is respawned" \
-    test "$(https_workers | grep -c .)" -eq "$HTTPS_WORKERS"
+check "a killed worker is respawned" https_respawned "$victim"
 round
 every_view "a worker killed, then one more round"
 

@@ -187,15 +187,8 @@ fi
 # file, and starts from the last good table instead of failing.
 victim=$(https_workers | head -n 1)
 kill -KILL "$victim"
-_i=0
-while https_workers | grep -qx "$victim" ||
-    [ "$(https_workers | grep -c .)" -lt "$HTTPS_WORKERS" ]; do
-	[ $_i -lt 100 ] || break
-	sleep 0.1
-	_i=$((_i + 1))
-done
 check "a worker killed while the table is broken is respawned" \
-    [ "$(https_workers | grep -c .)" -eq "$HTTPS_WORKERS" ]
+    https_respawned "$victim"
 check "the respawned worker starts from the last good table" grep -qF \
     'starting from the last good table read by another worker (2 rules)' \
     "$HTTPS_ERR"

@@ -125,35 +125,16 @@ all_succeed() {
 	[ "$_ok" -eq "$1" ]
 }
 
-# respawned OLD...: within 5 s, HTTPS_WORKERS workers again, none of OLD.
-respawned() {
-	_i=0
-	while [ $_i -lt 50 ]; do
-		_now=$(https_workers)
-		if [ "$(echo "$_now" | grep -c .)" -eq "$HTTPS_WORKERS" ]; then
-			_stale=0
-			for _o in "$@"; do
-				echo "$_now" | grep -qx "$_o" && _stale=1
-			done
-			[ $_stale -eq 1 ] || return 0
-		fi
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	echo "# workers now: $(echo "$_now" | tr '\n' ' ')"
-	return 1
-}
-
 victim=$(https_workers | head -n 1)
 kill -KILL "$victim"
 check "one worker killed: the next 20 reviews succeed" all_succeed 20
-check "the killed worker is replaced" respawned "$victim"
+check "the killed worker is replaced" https_respawned "$victim"
 
 # shellcheck disable=SC2046
 set -- $(https_workers)
 kill -KILL "$@"
 check "every worker killed: the next 20 reviews succeed" all_succeed 20
-check "every worker is replaced" respawned "$@"
+check "every worker is replaced" https_respawned "$@"
 check "lighttpd itself did not restart" https_alive "$HTTPS_LIGHTTPD_PID"
 
 # --- refusals --------------------------------------------------------------

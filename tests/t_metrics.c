@@ -20,34 +20,11 @@
 
 #include "admission.h"
 #include "metrics.h"
+#include "tmpdir.h"
 
 static char	 dir[64];
 static char	 path[128];
 
-/* The suite's directory: made and removed once, even when a test fails. */
-static void
-dir_make(void)
-{
-	const char	*tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/t_metrics.XXXXXX",
-	    tmp != NULL && *tmp != '\0' && strlen(tmp) < 32 ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
-		exit(EXIT_FAILURE);
-	}
-	snprintf(path, sizeof path, "%s/gilly.metrics", dir);
-}
-
-static void
-dir_remove(void)
-{
-	char	 cmd[96];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
 
 /* Each test starts without a metrics file. */
 static void
@@ -834,9 +811,10 @@ main(void)
 	SRunner	*sr = srunner_create(metrics_suite());
 	int	 failed;
 
-	dir_make();
+	tmpdir_make("t_metrics", dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/gilly.metrics", dir);
 	srunner_run_all(sr, CK_NORMAL);
-	dir_remove();
+	tmpdir_remove(dir);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);

@@ -18,36 +18,12 @@
 #include "metrics.h"
 #include "mirror.h"
 #include "table.h"
+#include "tmpdir.h"
 
 static char		 dir[64];
 static char		 path[128];	/* the table file */
 static char		 copy[128];	/* the workers' shared copy */
 static struct metrics	*metrics;
-
-static void
-dir_make(void)
-{
-	const char	*tmp = getenv("TMPDIR");
-
-	snprintf(dir, sizeof dir, "%s/t_table.XXXXXX",
-	    tmp != NULL && *tmp != '\0' && strlen(tmp) < 32 ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		perror(dir);
-		exit(EXIT_FAILURE);
-	}
-	snprintf(path, sizeof path, "%s/gilly.yaml", dir);
-	snprintf(copy, sizeof copy, "%s/gilly.sock.table", dir);
-}
-
-static void
-dir_remove(void)
-{
-	char	 cmd[96];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
-}
 
 /* Each test starts without a table file or a copy. */
 static void
@@ -320,9 +296,11 @@ main(void)
 
 	/* Every failed load is logged: the checks say what matters. */
 	log_set_quiet(1);
-	dir_make();
+	tmpdir_make("t_table", dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/gilly.yaml", dir);
+	snprintf(copy, sizeof copy, "%s/gilly.sock.table", dir);
 	srunner_run_all(sr, CK_NORMAL);
-	dir_remove();
+	tmpdir_remove(dir);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
