@@ -25,6 +25,7 @@
 #include "jsontape.h"
 #include "log.h"
 #include "mirror.h"
+#include "wordscan.h"
 
 #define API_V1			"admission.k8s.io/v1"
 #define API_V1BETA1		"admission.k8s.io/v1beta1"
@@ -130,7 +131,7 @@ out_json(struct out *o, const char *s, size_t n)
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*p = (const unsigned char *)s;
 	char			*d;
-	size_t			 i;
+	size_t			 i, k;
 	char			 e;
 
 	/* The longest escape is 6 bytes; the quotes 2 more. */
@@ -138,6 +139,21 @@ out_json(struct out *o, const char *s, size_t n)
 	d = o->buf + o->len;
 	*d++ = '"';
 	for (i = 0; i < n; i++) {
+		/*
+		 * Runs of bytes that need no escape, a word at a time: the
+		 * whole word is copied (d has room for 6 bytes each of the 8
+		 * left), then the part before the first special byte kept.
+		 */
+		while (n - i >= 8) {
+			memcpy(d, p + i, 8);
+			k = wordscan_special(p + i);
+			d += k;
+			i += k;
+			if (k < 8)
+				break;
+		}
+		if (i == n)
+			break;
 		if ((e = json_escape[p[i]]) == 0)
 			*d++ = (char)p[i];
 		else if (e != 'u') {
@@ -426,6 +442,38 @@ patch_op(struct review *rv, const char *op, const char *path)
 }
 
 /*
+ * buf (size bytes, truncated) = head, list, open, i in decimal, close: the
+ * JSON path of a container ("request.object.spec." "containers" "[" 2 "]")
+ * or of its image in the patch ("/spec/" "containers" "/" 2 "/image").
+ * Written on every container: snprintf cost a tenth of a review there
+ * (callgrind, the compact gcr review), this a hundred instructions.
+ */
+static void
+list_path(char *buf, size_t size, const char *head, const char *list,
+    const char *open, size_t i, const char *close)
+{
+	const char	*part[5];
+	char		 num[24], *d = buf, *end = buf + size - 1;
+	size_t		 k, n;
+
+	n = sizeof num - 1;
+	num[n] = '\0';
+	do {
+		num[--n] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i > 0);
+	part[0] = head;
+	part[1] = list;
+	part[2] = open;
+	part[3] = num + n;
+	part[4] = close;
+	for (k = 0; k < 5; k++)
+		for (n = 0; part[k][n] != '\0' && d < end; n++)
+			*d++ = part[k][n];
+	*d = '\0';
+}
+
+/*
  * Find in list old (an array of oldObject's containers, or 0) the
  * container named name. Returns 1 with *image (NULL when it has none) set,
  * 0 when there is none, -1 with *cause on a wrong type.
@@ -445,8 +493,8 @@ old_container(struct jsontape *t, size_t old, const char *list,
 		return (0);
 	for (i = 0, item = jsontape_first(t, old); item != 0;
 	    i++, item = jsontape_next(t, old, item)) {
-		snprintf(path, sizeof path, "request.oldObject.spec.%s[%zu]",
-		    list, i);
+		list_path(path, sizeof path, "request.oldObject.spec.", list,
+		    "[", i, "]");
 		if (jsontape_type(t, item) != JSONTAPE_OBJECT)
 			return (set_cause(cause, "%s: expected an object, "
 			    "found %s", path, type_name(jsontape_type(t,
@@ -525,15 +573,15 @@ record_rewrite(struct review *rv, const char *list, size_t idx,
 	char			 path[128];
 	char			*line, *orig;
 
-	snprintf(path, sizeof path, "/spec/%s/%zu/image", list, idx);
+	list_path(path, sizeof path, "/spec/", list, "/", idx, "/image");
 	patch_op(rv, "replace", path);
 	out_json(&rv->patch, out, strlen(out));
 	out_add(&rv->patch, "}", 1);
 
 	/* A rewritten image is a valid reference: it holds no NUL. */
 	orig = xstrndup(image, image_len);
-	line = xasprintf("container \"%s\": image %s rewritten to %s", key,
-	    orig, out);
+	line = xconcat("container \"", key, "\": image ", orig,
+	    " rewritten to ", out, (char *)NULL);
 	if (rv->warnings.len > 0)
 		out_add(&rv->warnings, ",", 1);
 	out_json(&rv->warnings, line, strlen(line));
@@ -583,8 +631,8 @@ review_list(struct review *rv, size_t spec, const char *list, char **cause)
 	}
 	for (i = 0, item = jsontape_first(t, arr); item != 0;
 	    i++, item = jsontape_next(t, arr, item)) {
-		snprintf(path, sizeof path, "request.object.spec.%s[%zu]",
-		    list, i);
+		list_path(path, sizeof path, "request.object.spec.", list,
+		    "[", i, "]");
 		if (jsontape_type(t, item) != JSONTAPE_OBJECT)
 			return (set_cause(cause, "%s: expected an object, "
 			    "found %s", path, type_name(jsontape_type(t,

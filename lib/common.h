@@ -24,6 +24,8 @@ char	*xstrdup(const char *);
 char	*xstrndup(const char *, size_t);
 char	*xasprintf(const char *, ...) GILLY_PRINTF(1, 2);
 char	*xvasprintf(const char *, va_list) GILLY_PRINTF(1, 0);
+/* new: the C strings given, one after the other, up to a NULL. */
+char	*xconcat(const char *, ...) __attribute__((sentinel));
 
 /* Set *cause (if cause is not NULL) to a new formatted message; returns -1. */
 int	 set_cause(char **cause, const char *, ...) GILLY_PRINTF(2, 3);

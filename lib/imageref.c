@@ -519,11 +519,10 @@ end:
 char *
 imageref_format(const struct imageref *ref)
 {
-	return (xasprintf("%s%s%s%s%s%s%s", ref->domain,
-	    ref->domain_len > 0 ? "/" : "", ref->path,
-	    ref->tag != NULL ? ":" : "", ref->tag != NULL ? ref->tag : "",
-	    ref->digest != NULL ? "@" : "",
-	    ref->digest != NULL ? ref->digest : ""));
+	return (xconcat(ref->domain, ref->domain_len > 0 ? "/" : "",
+	    ref->path, ref->tag != NULL ? ":" : "",
+	    ref->tag != NULL ? ref->tag : "", ref->digest != NULL ? "@" : "",
+	    ref->digest != NULL ? ref->digest : "", (char *)NULL));
 }
 
 void

@@ -85,6 +85,34 @@ xasprintf(const char *fmt, ...)
 	return (p);
 }
 
+/*
+ * For strings alone: a third of xasprintf's cost, which was a tenth of a
+ * review's where images are rewritten (callgrind).
+ */
+char *
+xconcat(const char *first, ...)
+{
+	va_list		 ap;
+	const char	*s;
+	char		*p, *d;
+	size_t		 n = 0;
+
+	va_start(ap, first);
+	for (s = first; s != NULL; s = va_arg(ap, const char *))
+		n += strlen(s);
+	va_end(ap);
+	d = p = xmalloc(n + 1);
+	va_start(ap, first);
+	for (s = first; s != NULL; s = va_arg(ap, const char *)) {
+		n = strlen(s);
+		memcpy(d, s, n);
+		d += n;
+	}
+	va_end(ap);
+	*d = '\0';
+	return (p);
+}
+
 int
 set_cause(char **cause, const char *fmt, ...)
 {
