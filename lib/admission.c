@@ -261,14 +261,19 @@ equals(const char *s, size_t len, const char *lit)
 static int
 utf8_check(const unsigned char *s, size_t len, size_t *at)
 {
-	uint64_t	 word;
+	uint64_t	 word[4];
 	size_t		 i = 0, k, n;
 	unsigned char	 c, lo, hi;
 
 	while (i < len) {
+		/*
+		 * 32 bytes at a time while they are ASCII: the loop's own
+		 * cost, 8 at a time, was 1.5 instructions a byte (callgrind).
+		 */
 		if (len - i >= sizeof word) {
-			memcpy(&word, s + i, sizeof word);
-			if ((word & UINT64_C(0x8080808080808080)) == 0) {
+			memcpy(word, s + i, sizeof word);
+			if (((word[0] | word[1] | word[2] | word[3]) &
+			    UINT64_C(0x8080808080808080)) == 0) {
 				i += sizeof word;
 				continue;
 			}

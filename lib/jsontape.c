@@ -25,7 +25,7 @@
 /* One value. Keys of an object are string tokens before their values. */
 struct tok {
 	uint32_t	start;	/* string: offset after its quote; else its own */
-	uint32_t	len;	/* string: bytes; array, object: entries */
+	uint32_t	len;	/* string: bytes */
 	uint32_t	next;	/* index of the token after this value's subtree */
 	uint8_t		type;
 	uint8_t		flags;
@@ -47,6 +47,18 @@ static inline int
 is_ws(unsigned char c)
 {
 	return (c == ' ' || c == '\n' || c == '\r' || c == '\t');
+}
+
+/*
+ * The index of the first byte from i on that is not white space. A review
+ * as the API server sends it has none: one comparison says so.
+ */
+static inline size_t
+skip_ws(const char *p, size_t i)
+{
+	while ((unsigned char)p[i] <= ' ' && is_ws((unsigned char)p[i]))
+		i++;
+	return (i);
 }
 
 static inline int
@@ -229,8 +241,7 @@ scan(struct jsontape *t, size_t max_depth, size_t *at, const char **what)
 	unsigned char	 c;
 
 value:
-	while (is_ws(p[i]))
-		i++;
+	i = skip_ws(p, i);
 	if (depth + 1 > max_depth) {
 		*at = i;
 		*what = "nesting too deep";
@@ -241,8 +252,7 @@ value:
 		v = push(t, JSONTAPE_OBJECT, i);
 		t->stack[depth++] = (uint32_t)v;
 		i++;
-		while (is_ws(p[i]))
-			i++;
+		i = skip_ws(p, i);
 		if (p[i] == '}') {
 			i++;
 			goto close;
@@ -252,13 +262,11 @@ value:
 		v = push(t, JSONTAPE_ARRAY, i);
 		t->stack[depth++] = (uint32_t)v;
 		i++;
-		while (is_ws(p[i]))
-			i++;
+		i = skip_ws(p, i);
 		if (p[i] == ']') {
 			i++;
 			goto close;
 		}
-		t->tok[v].len++;
 		goto value;
 	case '"':
 		if (scan_string(t, &i, at, what) != 0)
@@ -292,8 +300,7 @@ value:
 	}
 
 after:
-	while (is_ws(p[i]))
-		i++;
+	i = skip_ws(p, i);
 	if (depth == 0) {
 		if (i == t->len)
 			return (0);
@@ -306,7 +313,6 @@ after:
 	if (t->tok[top].type == JSONTAPE_ARRAY) {
 		if (c == ',') {
 			i++;
-			t->tok[top].len++;
 			goto value;
 		}
 		if (c == ']') {
@@ -336,8 +342,7 @@ close:
 	goto after;
 
 key:
-	while (is_ws(p[i]))
-		i++;
+	i = skip_ws(p, i);
 	if (p[i] != '"') {
 		*at = i;
 		*what = i == t->len ? "unexpected end of data" :
@@ -346,9 +351,7 @@ key:
 	}
 	if (scan_string(t, &i, at, what) != 0)
 		return (-1);
-	t->tok[t->stack[depth - 1]].len++;
-	while (is_ws(p[i]))
-		i++;
+	i = skip_ws(p, i);
 	if (p[i] != ':') {
 		*at = i;
 		*what = i == t->len ? "unexpected end of data" : "expected ':'";
@@ -501,18 +504,27 @@ jsontape_member(struct jsontape *t, size_t obj, const char *key)
 	return (found);
 }
 
+/* Counted when asked, rarely: the scanner does not count as it goes. */
 size_t
 jsontape_length(const struct jsontape *t, size_t v)
 {
-	return (t->tok[v].type == JSONTAPE_ARRAY ||
-	    t->tok[v].type == JSONTAPE_OBJECT ? t->tok[v].len : 0);
+	size_t	 i, n = 0, end = t->tok[v].next;
+
+	if (t->tok[v].type == JSONTAPE_ARRAY)
+		for (i = v + 1; i < end; i = t->tok[i].next)
+			n++;
+	else if (t->tok[v].type == JSONTAPE_OBJECT)
+		for (i = v + 1; i < end; i = t->tok[i + 1].next)
+			n++;
+	return (n);
 }
 
+/* A container's first entry, if any, is the token after it. */
 size_t
 jsontape_first(const struct jsontape *t, size_t arr)
 {
-	return (t->tok[arr].type == JSONTAPE_ARRAY && t->tok[arr].len > 0 ?
-	    arr + 1 : 0);
+	return (t->tok[arr].type == JSONTAPE_ARRAY &&
+	    arr + 1 < t->tok[arr].next ? arr + 1 : 0);
 }
 
 size_t
@@ -524,8 +536,8 @@ jsontape_next(const struct jsontape *t, size_t arr, size_t v)
 size_t
 jsontape_first_key(const struct jsontape *t, size_t obj)
 {
-	return (t->tok[obj].type == JSONTAPE_OBJECT && t->tok[obj].len > 0 ?
-	    obj + 1 : 0);
+	return (t->tok[obj].type == JSONTAPE_OBJECT &&
+	    obj + 1 < t->tok[obj].next ? obj + 1 : 0);
 }
 
 size_t
