@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "admission.h"
+#include "finish.h"
 #include "log.h"
 #include "metrics.h"
 #include "mirror.h"
@@ -412,7 +413,7 @@ serve_fcgi(const char *path)
 		table_check(table);
 		serve_table = table_get(table);
 		handle(&ex);
-		FCGX_Finish_r(&rq);
+		fcgi_finish(&rq);
 		log_flush();
 	}
 	FCGX_Free(&rq, 1);

@@ -20,6 +20,8 @@
 
 #include <fcgiapp.h>
 
+#include "finish.h"
+
 /* new: the bytes of path, *len their count. */
 static char *
 slurp(const char *path, size_t *len)
@@ -76,7 +78,7 @@ main(int argc, char **argv)
 			n -= got;
 		FCGX_PutStr(head, hlen, rq.out);
 		FCGX_PutStr(answer, (int)len, rq.out);
-		FCGX_Finish_r(&rq);
+		fcgi_finish(&rq);
 	}
 	free(buf);
 	free(answer);
