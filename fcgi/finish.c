@@ -5,15 +5,14 @@
  * the socket's sending side and waits (up to 2 s) for lighttpd to close its
  * end before closing its own: a guard against a TCP stack answering data
  * still unread with a reset that would discard the answer. The worker sleeps
- * and is woken once more for every request (strace: shutdown, poll, read),
- * which cost more than a fifth of a worker's CPU time per request
- * (tests/bench/README.md). Here the worker first reads the request to its
- * end, the empty FCGI_STDIN record that lighttpd sends after the body, so
- * that nothing lighttpd sent is left unread and no reset can follow; then
- * it closes at once. FCGX_Detach() is what makes FCGX_Finish_r() close
- * without the wait (libfcgi 2.4: a detached request's socket is closed
- * without shutdown()); the next FCGX_Accept_r() takes the worker's next
- * connection as before.
+ * and is woken once more for every request (strace: shutdown, poll, read;
+ * what that costs: tests/bench/README.md). Here the worker first reads the
+ * request to its end, the empty FCGI_STDIN record that lighttpd sends after
+ * the body, so that nothing lighttpd sent is left unread and no reset can
+ * follow; then it closes at once. FCGX_Detach() is what makes
+ * FCGX_Finish_r() close without the wait (libfcgi 2.4: a detached request's
+ * socket is closed without shutdown()); the next FCGX_Accept_r() takes the
+ * worker's next connection as before.
  */
 #include "common.h"
 
