@@ -168,6 +168,15 @@ https_ready() {
 	return 1
 }
 
+# expect_status NAME WANT GOT: a status (or what stands for one) is WANT.
+expect_status() {
+	if [ "$3" = "$2" ]; then
+		pass "$1: $2"
+	else
+		fail "$1: got ${3:-nothing}, expected $2"
+	fi
+}
+
 # https_start: serve.sh (and lighttpd and its workers) on a free port of
 # 127.0.0.1, up and answering /healthz; sets HTTPS_PORT, HTTPS_URL,
 # HTTPS_SERVE_PID and HTTPS_LIGHTTPD_PID. Settings of lighttpd.conf come

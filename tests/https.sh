@@ -3,8 +3,9 @@
 # answered as the CLI answers them, over HTTP/2 and HTTP/1.1; /healthz; the
 # TLS settings; workers killed with SIGKILL are respawned and the requests
 # after it all succeed; oversized, truncated and malformed requests, wrong
-# methods, unknown paths and plain HTTP are refused cleanly, and the server
-# serves on after each; at the end it stops, workers included.
+# methods, bodies refused unread, unknown paths and plain HTTP are refused
+# cleanly, and the server serves on after each; at the end it stops,
+# workers included.
 
 . "$(dirname "$0")/https-lib.sh"
 need_python
@@ -19,15 +20,6 @@ serving() {
 	else
 		fail "$1: the server stopped serving"
 		https_show_log
-	fi
-}
-
-# expect_status NAME WANT GOT
-expect_status() {
-	if [ "$3" = "$2" ]; then
-		pass "$1: $2"
-	else
-		fail "$1: got ${3:-nothing}, expected $2"
 	fi
 }
 
@@ -183,6 +175,24 @@ expect_status "DELETE /mutate" 405 "$(https_status /mutate -X DELETE)"
 expect_status "POST /healthz" 405 "$(https_status /healthz -d x)"
 expect_status "an unknown method (BREW)" 501 "$(https_status /healthz -X BREW)"
 serving "wrong methods"
+
+# A body refused unread (the method, or the type, is wrong) is read to its
+# end before the worker closes the connection (fcgi/finish.c): the refusal
+# arrives whole, and the worker serves on.
+for proto in --http2 --http1.1; do
+	got=$(https_curl "$proto" -o "$TMP/refused" -w '%{http_code}' \
+	    --data-binary "@$TMP/4mib" "$HTTPS_URL/healthz" || :)
+	expect_status "POST /healthz with 4 MiB ($proto)" 405 "$got"
+	check "POST /healthz with 4 MiB ($proto): the whole refusal" \
+	    grep -q '"error":"method not allowed: use GET"' "$TMP/refused"
+	got=$(https_curl "$proto" -o "$TMP/refused" -w '%{http_code}' \
+	    -H 'Content-Type: text/plain' --data-binary "@$TMP/4mib" \
+	    "$HTTPS_URL/mutate" || :)
+	expect_status "4 MiB of text/plain ($proto)" 415 "$got"
+	check "4 MiB of text/plain ($proto): the whole refusal" \
+	    grep -q '"error":"unsupported Content-Type' "$TMP/refused"
+done
+serving "bodies refused unread"
 
 for path in / /index.html /mutate/ /healthz/x /mutate.php /gilly.yaml \
     /.. /../etc/passwd; do
