@@ -246,9 +246,12 @@ load() {
 		_p99=$(wrk_us "$(awk '$1 == "99%" { print $2 }' "$TMP/wrk.out")")
 		echo "$_n $_s $_p50 $_p99" >"$5"
 		;;
-	h2 | h2-rate | h1-rate)
+	h2 | h2-one | h2-rate | h1-rate)
 		_args="-c$3 -m$BENCH_H2_STREAMS"
 		case $1 in
+		h2-one)
+			# One stream at a time: unloaded, as wrk -c1 is.
+			_args="-c1 -m1" ;;
 		h2-rate)
 			_args="-c$3 -m1 --rps=$((BENCH_RATE / $3))" ;;
 		h1-rate)
@@ -331,7 +334,7 @@ for W in $BENCH_WORKERS; do
 		done
 	done
 	if [ "$W" = "$BENCH_LATENCY_WORKERS" ]; then
-		for proto in h1 h2; do
+		for proto in h1 h2-one; do
 			run "$proto" ceiling-1 "$CPID" "$CPORT" 1 "$BENCH_SECONDS"
 			run "$proto" gilly-1 "$GPID" "$GPORT" 1 "$BENCH_SECONDS"
 		done
@@ -408,7 +411,7 @@ END {
 		if (f[3] !~ /^ceiling-/) continue
 		c = order[i]; g = f[1] " " f[2] " gilly-" substr(f[3], 9)
 		if (f[1] == "h1") what = "HTTP/1.1 unloaded"
-		else if (f[1] == "h2") what = "HTTP/2 unloaded"
+		else if (f[1] == "h2-one") what = "HTTP/2 unloaded"
 		else if (f[1] == "h1-rate") what = "HTTP/1.1 at " int(rps(c) + 0.5) " req/s"
 		else what = "HTTP/2 at " int(rps(c) + 0.5) " req/s"
 		printf "| %-28s | %6.0f/%6.0f | %6.0f/%6.0f | %8.0f | %6.1f/%6.1f | %6.1f/%6.1f |\n",
