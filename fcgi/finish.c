@@ -19,11 +19,21 @@
 #include "finish.h"
 
 void
-fcgi_finish(FCGX_Request *rq)
+fcgi_finish(FCGX_Request *rq, int unread)
 {
 	char	 rest[4096];
 
-	/* 0 at the end of FCGI_STDIN, -1 on an error: nothing more to read. */
+	/*
+	 * A body refused unread may still be arriving where lighttpd streams
+	 * bodies (server.stream-request-body 1 or 2; the pod's lighttpd.conf
+	 * buffers them): the answer goes out first, so that neither its
+	 * client nor the next request waits for the rest. A body read whole
+	 * leaves only FCGI_STDIN's empty end record, already sent: the answer
+	 * then goes out in one write with FCGX_Finish_r()'s end of request.
+	 */
+	if (unread)
+		(void)FCGX_FFlush(rq->out);
+	/* 0 at the end of FCGI_STDIN, or once the stream has failed. */
 	while (FCGX_GetStr(rest, sizeof rest, rq->in) > 0)
 		;
 	(void)FCGX_Detach(rq);

@@ -10,7 +10,11 @@
 
 #include <fcgiapp.h>
 
-/* In place of FCGX_Finish_r(rq): flushes the answer, closes the connection. */
-void	fcgi_finish(FCGX_Request *rq);
+/*
+ * In place of FCGX_Finish_r(rq): sends the answer, reads the request to its
+ * end, closes the connection. unread: the handler may have left body bytes
+ * unread (a refusal), which may still be on their way.
+ */
+void	fcgi_finish(FCGX_Request *rq, int unread);
 
 #endif

@@ -42,6 +42,7 @@ struct exchange {
 	const char	*method;
 	const char	*path;		/* the URI's path, without query */
 	int		 head;		/* HEAD: headers only */
+	int		 body_read;	/* the whole body was read */
 };
 
 /*
@@ -206,6 +207,7 @@ mutate(struct exchange *ex)
 		free(body);
 		return;
 	}
+	ex->body_read = 1;
 	/* admission_review() logs a bad request itself. */
 	admission_review(serve_table, body, (size_t)n, &res);
 	respond(ex, res.status, "application/json", "", res.body,
@@ -300,6 +302,15 @@ static int
 fcgx_write(struct exchange *ex, const char *buf, size_t n)
 {
 	return (FCGX_PutStr(buf, (int)n, ex->rq->out) == (int)n ? 0 : -1);
+}
+
+/* The request announced a body (which the handler may have left unread). */
+static int
+has_body(struct exchange *ex)
+{
+	const char	*cl = ex->param(ex, "CONTENT_LENGTH");
+
+	return (cl != NULL && *cl != '\0' && strcmp(cl, "0") != 0);
 }
 
 /*
@@ -412,8 +423,9 @@ serve_fcgi(const char *path)
 		/* Between requests: the table changes only here. */
 		table_check(table);
 		serve_table = table_get(table);
+		ex.body_read = 0;
 		handle(&ex);
-		fcgi_finish(&rq);
+		fcgi_finish(&rq, !ex.body_read && has_body(&ex));
 		log_flush();
 	}
 	FCGX_Free(&rq, 1);

@@ -307,6 +307,8 @@ cat >"$TMP/raw.py" <<'EOF'
 #                         of the client's half of the connection
 #   stall FILE N          the headers for FILE, N bytes of it, then silence
 #   stallhead             half the headers of a request, then silence
+#   stallpost PATH N      the headers of a POST to PATH of N bytes of JSON,
+#                         one byte of it, then silence
 #   slow FILE PARTS SECS OUT
 #                         all of FILE in PARTS pieces, SECS apart; the
 #                         response body goes to OUT
@@ -329,6 +331,11 @@ if mode == "length":
     head(int(args[0]))
 elif mode == "stallhead":
     conn.sendall(b"POST /mutate HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+elif mode == "stallpost":
+    conn.sendall(b"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 b"Content-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n{" %
+                 (args[0].encode(), int(args[1])))
 else:
     body = open(args[0], "rb").read()
     head(len(body))

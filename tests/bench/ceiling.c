@@ -78,7 +78,8 @@ main(int argc, char **argv)
 			n -= got;
 		FCGX_PutStr(head, hlen, rq.out);
 		FCGX_PutStr(answer, (int)len, rq.out);
-		fcgi_finish(&rq);
+		/* The whole body was read above. */
+		fcgi_finish(&rq, 0);
 	}
 	free(buf);
 	free(answer);
