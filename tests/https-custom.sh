@@ -61,12 +61,7 @@ no_drop_then_stop() {
 
 custom_conf "$TMP/tcp.conf"
 start_with "$TMP/tcp.conf" "bodies buffered"
-for f in "$SRCDIR"/tests/fixtures/*.json; do
-	name=$(basename "$f")
-	expect_status "POST /mutate $name" 200 \
-	    "$(https_mutate "$f" "$TMP/resp.json")"
-	https_same_as_cli "$name: the CLI's answer" "$f" "$TMP/resp.json"
-done
+https_fixtures_as_cli
 head -c 4194304 /dev/zero | tr '\0' ' ' >"$TMP/4mib"
 for _ in 1 2 3 4 5; do
 	expect_status "POST /healthz with 4 MiB" 405 \

@@ -287,6 +287,18 @@ https_same_as_cli() {
 	expect_same "$1" "$TMP/cli.norm" "$TMP/http.norm"
 }
 
+# https_fixtures_as_cli: every captured review is answered 200, as the
+# CLI answers it.
+https_fixtures_as_cli() {
+	for _f in "$SRCDIR"/tests/fixtures/*.json; do
+		_name=$(basename "$_f")
+		expect_status "POST /mutate $_name" 200 \
+		    "$(https_mutate "$_f" "$TMP/resp.json")"
+		https_same_as_cli "$_name: the CLI's answer" "$_f" \
+		    "$TMP/resp.json"
+	done
+}
+
 # https_served_serial: the serial number of the certificate served now.
 https_served_serial() {
 	openssl s_client -connect "127.0.0.1:$HTTPS_PORT" </dev/null 2>/dev/null |

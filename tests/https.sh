@@ -42,12 +42,7 @@ expect_status "GET /healthz over HTTP/1.1" 200 \
     "$(https_status /healthz --http1.1)"
 expect_status "HEAD /healthz" 200 "$(https_status /healthz --head)"
 
-for f in "$SRCDIR"/tests/fixtures/*.json; do
-	name=$(basename "$f")
-	expect_status "POST /mutate $name" 200 \
-	    "$(https_mutate "$f" "$TMP/resp.json")"
-	https_same_as_cli "$name: the CLI's answer" "$f" "$TMP/resp.json"
-done
+https_fixtures_as_cli
 # The comparison means something only if there is a rewrite in it.
 https_mutate "$FIXTURE" "$TMP/resp.json" >/dev/null
 if jq -r .response.patch "$TMP/resp.json" | base64 -d 2>/dev/null |
