@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -378,6 +381,42 @@ serve_metrics_start(const char *path)
 	return (m);
 }
 
+/*
+ * Why the listening socket is made non-blocking: a request's log lines are
+ * then held (log_hold) while the next connection is already waiting, and
+ * written only when accept() finds none (FCGX_Accept_r() returns -EAGAIN),
+ * just before the worker sleeps; or at LOG_BATCH_MAX bytes. A busy worker
+ * so writes its log once every ten requests or so instead of after each,
+ * and no line waits while the worker has nothing to do. Only accept()
+ * sees the flag: the connections it returns are blocking, as libfcgi
+ * wants them (accept(2) does not pass O_NONBLOCK on). lighttpd gives each
+ * worker a socket of its own. Returns whether the flag is set.
+ */
+static int
+listen_nonblocking(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return (0);
+	return ((fl & O_NONBLOCK) != 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+}
+
+/* Sleep until a connection waits at the listening socket fd. */
+static int
+listen_wait(int fd)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, -1) == -1)
+		if (errno != EINTR)
+			return (-1);
+	return (0);
+}
+
 int
 serve_fcgi(const char *path)
 {
@@ -385,7 +424,7 @@ serve_fcgi(const char *path)
 	struct table	*table = NULL;
 	FCGX_Request	 rq;
 	char		*mpath, *cpath, *cause = NULL;
-	int		 opened, rv = 1;
+	int		 opened, hold, rc, rv = 1;
 
 	mpath = serve_metrics_path();
 	cpath = serve_copy_path(mpath);
@@ -417,16 +456,27 @@ serve_fcgi(const char *path)
 	ex.read = fcgx_read;
 	ex.write = fcgx_write;
 	ex.rq = &rq;
-	while (FCGX_Accept_r(&rq) >= 0) {
-		/* The request's lines go out together, after its answer. */
+	hold = listen_nonblocking(rq.listen_sock);
+	for (;;) {
+		/* Lines are kept and written together, after the answer. */
 		log_begin();
+		if ((rc = FCGX_Accept_r(&rq)) < 0) {
+			log_flush();
+			if (hold && (rc == -EAGAIN || rc == -EWOULDBLOCK) &&
+			    listen_wait(rq.listen_sock) == 0)
+				continue;
+			break;
+		}
 		/* Between requests: the table changes only here. */
 		table_check(table);
 		serve_table = table_get(table);
 		ex.body_read = 0;
 		handle(&ex);
 		fcgi_finish(&rq, !ex.body_read && has_body(&ex));
-		log_flush();
+		if (hold)
+			log_hold();
+		else
+			log_flush();
 	}
 	FCGX_Free(&rq, 1);
 	rv = 0;

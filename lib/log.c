@@ -4,10 +4,12 @@
  * Why not fprintf(stderr) per line: a review logs three lines or more,
  * and unbuffered stderr makes each a write(2), a wake-up of whatever reads
  * the log, and a local time formatted again. In a FastCGI worker a
- * request's lines are kept (log_begin) and written together once its
- * answer is out (log_flush): one write per request, off the latency path.
- * The price: a worker that dies within a request loses that request's
- * lines (lighttpd logs the death). The stamp is formatted once a second.
+ * request's lines are kept (log_begin) and written once its answer is out
+ * (log_flush), off the latency path; while more connections wait for the
+ * worker, they are held for the next requests' (log_hold) and written
+ * together, up to PIPE_BUF bytes. The price: a worker that dies loses the
+ * lines it held (lighttpd logs the death). The stamp is formatted once a
+ * second.
  */
 #include "common.h"
 
@@ -27,8 +29,13 @@
  */
 #define LOG_BATCH_MAX	4096
 
+/* Held lines are written once the oldest is this old, busy or not. */
+#define LOG_HOLD_S	1
+
 static int	log_quiet;
 static int	log_batching;
+/* CLOCK_MONOTONIC_COARSE second of the oldest line held; 0: none. */
+static time_t	log_held_at;
 /*
  * Lines waiting for log_flush(): fewer than LOG_BATCH_MAX bytes between
  * calls, and room for one full line (stamp, message, newline) beyond.
@@ -69,11 +76,27 @@ log_begin(void)
 }
 
 void
+log_hold(void)
+{
+	struct timespec	 ts;
+
+	if (log_len == 0)
+		return;
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+		ts.tv_sec = 0;
+	if (log_held_at == 0)
+		log_held_at = ts.tv_sec;
+	else if (ts.tv_sec - log_held_at >= LOG_HOLD_S)
+		log_flush();
+}
+
+void
 log_flush(void)
 {
 	if (log_len > 0)
 		log_write(log_buf, log_len);
 	log_len = 0;
+	log_held_at = 0;
 	log_batching = 0;
 }
 
@@ -121,11 +144,13 @@ log_line(const char *fmt, ...)
 		log_write(log_buf, start);
 		memmove(log_buf, log_buf + start, end - start);
 		end -= start;
+		log_held_at = 0;
 	}
 	log_len = end;
 	/* Outside a request, or a full batch: written now. */
 	if (!log_batching || log_len >= LOG_BATCH_MAX) {
 		log_write(log_buf, log_len);
 		log_len = 0;
+		log_held_at = 0;
 	}
 }

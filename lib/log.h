@@ -21,6 +21,13 @@ void	log_line(const char *, ...) GILLY_PRINTF(1, 2);
 void	log_begin(void);
 void	log_flush(void);
 
+/*
+ * Within log_begin(), at the end of a request: its lines may wait for the
+ * next request's (a batch is still written at LOG_BATCH_MAX bytes), until
+ * log_flush(), or until the oldest is a second old.
+ */
+void	log_hold(void);
+
 /* Silence (1) or restore (0) log_line: for tests and benchmarks. */
 void	log_set_quiet(int);
 

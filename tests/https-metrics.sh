@@ -164,6 +164,18 @@ while ! served && [ "$rounds" -lt 10 ]; do
 done
 check "several workers served reviews ($rounds rounds)" served
 
+# Every review of the rounds is in the log, once. A worker holds its lines
+# while connections wait for it (fcgi/serve.c), and writes them when it
+# finds none waiting: after the last round every worker has, at once.
+logged=0
+for _i in 1 2 3 4 5 6 7 8 9 10; do
+	logged=$(grep -c '\[Mutate\] Received POD' "$HTTPS_ERR" || :)
+	[ "$logged" -ne "$((rounds * CLIENTS * REPEAT * 5))" ] || break
+	sleep 0.2
+done
+check "each of $((rounds * CLIENTS * REPEAT * 5)) reviews logged ($logged)" \
+    test "$logged" -eq "$((rounds * CLIENTS * REPEAT * 5))"
+
 # Refusals, counted by kind. Anything else gilly never sees: lighttpd
 # answers it (404 for other paths, 413 past the size limit).
 method=0
