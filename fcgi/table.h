@@ -3,15 +3,18 @@
  * its file changes.
  *
  * Owns the table's file and the decision to read it again. Before each
- * request the worker stat()s the file (following links); a new identity
- * (device, inode), size, mtime or ctime, or a new chain of symbolic links
- * (looked at once a second: Kubernetes updates a mounted ConfigMap by
- * swapping its "..data" link), makes it read the file. Bytes equal to the
- * last ones read change nothing; new bytes are loaded into a new table,
- * which replaces the one in force only once it has loaded whole. A table
- * that does not load is logged with FILE:LINE:COLUMN and counted, the last
- * good one stays in force, and the file is read again only once its stat
- * changes again.
+ * request the worker asks an inotify watch of the path (tablewatch.h)
+ * whether the file may have changed; it stat()s the file (following
+ * links) if so, if its last stat was too close to its mtime to be
+ * trusted, or if a second has gone by since it last resolved the links.
+ * A new identity (device, inode), size, mtime or ctime, or a new chain of
+ * symbolic links (looked at once a second: Kubernetes updates a mounted
+ * ConfigMap by swapping its "..data" link), makes it read the file. Bytes
+ * equal to the last ones read change nothing; new bytes are loaded into a
+ * new table, which replaces the one in force only once it has loaded
+ * whole. A table that does not load is logged with FILE:LINE:COLUMN and
+ * counted, the last good one stays in force, and the file is read again
+ * only once its stat changes again.
  *
  * The workers of one server share the last good table through a copy
  * (tablecopy.h): a worker whose file does not load takes the copy when it

@@ -7,11 +7,16 @@
  */
 #include "common.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -269,6 +274,178 @@ START_TEST(test_no_copy)
 }
 END_TEST
 
+/* A worker on the table file at p, which must load. */
+static struct table *
+worker_at(const char *p)
+{
+	struct table	*t = NULL;
+	char		*cause = NULL;
+
+	ck_assert_msg(table_open(p, copy, metrics, &t, &cause) == 0,
+	    "the worker did not start: %s", cause != NULL ? cause : "");
+	return (t);
+}
+
+/*
+ * Wait until t's last read of its file is no longer racy, and look again
+ * (answering want): from then on only a change seen makes t read it.
+ */
+static void
+settle(struct table *t, const char *want)
+{
+	struct timespec	 racy = { 0, 100000000 };
+
+	ck_assert_int_eq(nanosleep(&racy, NULL), 0);
+	answers(t, want);
+}
+
+/* Write a table sending gcr.io to mirror into the file p, in place. */
+static void
+rewrite_table(const char *p, const char *mirror)
+{
+	FILE	*f;
+
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	ck_assert_int_eq(fprintf(f, "mirrors:\n  gcr.io: %s\n", mirror) > 0,
+	    1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/*
+ * Publish version n (from 1) of a ConfigMap volume at d holding a table
+ * for mirror, as the kubelet does: the version's directory written, a new
+ * "..data" link renamed over the old one, the old version removed; d's
+ * gilly.yaml is a link to ..data/gilly.yaml.
+ */
+static void
+configmap_publish(const char *d, int n, const char *mirror)
+{
+	char	 v[64], p[256], to[256];
+
+	snprintf(v, sizeof v, "..2026_01_01_00_00_%02d.%d", n, n);
+	snprintf(p, sizeof p, "%s/%s", d, v);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/%s/gilly.yaml", d, v);
+	rewrite_table(p, mirror);
+	snprintf(p, sizeof p, "%s/..data_tmp", d);
+	ck_assert_int_eq(symlink(v, p), 0);
+	snprintf(to, sizeof to, "%s/..data", d);
+	ck_assert_int_eq(rename(p, to), 0);
+	snprintf(p, sizeof p, "%s/gilly.yaml", d);
+	if (n == 1)
+		ck_assert_int_eq(symlink("..data/gilly.yaml", p), 0);
+	else {
+		snprintf(p, sizeof p, "%s/..2026_01_01_00_00_%02d.%d/gilly.yaml",
+		    d, n - 1, n - 1);
+		ck_assert_int_eq(unlink(p), 0);
+		*strrchr(p, '/') = '\0';
+		ck_assert_int_eq(rmdir(p), 0);
+	}
+}
+
+/* A ConfigMap update is answered at the next request. */
+START_TEST(test_configmap)
+{
+	struct table	*w;
+	char		 d[128], p[160];
+
+	snprintf(d, sizeof d, "%s/configmap", dir);
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	configmap_publish(d, 1, "a.example");
+	snprintf(p, sizeof p, "%s/gilly.yaml", d);
+	w = worker_at(p);
+	settle(w, "a.example");
+	configmap_publish(d, 2, "b.example");
+	answers(w, "b.example");
+	settle(w, "b.example");
+	configmap_publish(d, 3, "c.example");
+	answers(w, "c.example");
+	table_free(w);
+}
+END_TEST
+
+/* A file rewritten in place, with the same size, at once and again. */
+START_TEST(test_in_place)
+{
+	struct table	*w;
+
+	publish_table("a.example");
+	w = worker();
+	settle(w, "a.example");
+	rewrite_table(path, "b.example");
+	answers(w, "b.example");
+	settle(w, "b.example");
+	rewrite_table(path, "c.example");
+	answers(w, "c.example");
+	table_free(w);
+}
+END_TEST
+
+/* Its directory removed, then made again with a new table. */
+START_TEST(test_directory_recreated)
+{
+	struct table	*w;
+	char		 d[128], p[160];
+
+	snprintf(d, sizeof d, "%s/recreated", dir);
+	snprintf(p, sizeof p, "%s/gilly.yaml", d);
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	rewrite_table(p, "a.example");
+	w = worker_at(p);
+	settle(w, "a.example");
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(rmdir(d), 0);
+	answers(w, "a.example");
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	rewrite_table(p, "b.example");
+	answers(w, "b.example");
+	table_free(w);
+}
+END_TEST
+
+/*
+ * Between changes the stat is skipped indeed: a write that inotify does
+ * not report (through mmap()) is not seen at the next request, nor after
+ * a log written and another file replaced beside the table; the stat
+ * made once a second all the same finds it.
+ */
+START_TEST(test_stat_skipped)
+{
+	struct table	*w;
+	struct timespec	 second = { 1, 100000000 };
+	struct stat	 st;
+	char		*map, *at, log[160], other[160], tmp[160];
+	int		 fd, i;
+
+	publish_table("a.example");
+	ck_assert_int_ne(fd = open(path, O_RDWR), -1);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	w = worker();
+	settle(w, "a.example");
+	ck_assert_ptr_nonnull(at = memchr(map, 'a', (size_t)st.st_size));
+	ck_assert_int_eq(strncmp(at, "a.example", 9), 0);
+	*at = 'b';
+	answers(w, "a.example");
+	snprintf(log, sizeof log, "%s/access.log", dir);
+	snprintf(other, sizeof other, "%s/other.yaml", dir);
+	snprintf(tmp, sizeof tmp, "%s/other.yaml.new", dir);
+	for (i = 0; i < 10; i++) {
+		rewrite_table(log, "not a table");
+		rewrite_table(tmp, "d.example");
+		ck_assert_int_eq(rename(tmp, other), 0);
+		answers(w, "a.example");
+	}
+	ck_assert_int_eq(nanosleep(&second, NULL), 0);
+	answers(w, "b.example");
+	ck_assert_int_eq(munmap(map, (size_t)st.st_size), 0);
+	ck_assert_int_eq(close(fd), 0);
+	table_free(w);
+}
+END_TEST
+
 static Suite *
 table_suite(void)
 {
@@ -284,6 +461,10 @@ table_suite(void)
 	tcase_add_test(tc, test_start);
 	tcase_add_test(tc, test_foreign_copies);
 	tcase_add_test(tc, test_no_copy);
+	tcase_add_test(tc, test_configmap);
+	tcase_add_test(tc, test_in_place);
+	tcase_add_test(tc, test_directory_recreated);
+	tcase_add_test(tc, test_stat_skipped);
 	suite_add_tcase(s, tc);
 	return (s);
 }
