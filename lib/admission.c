@@ -89,8 +89,9 @@ out_grow(struct out *o, size_t n)
 	if (o->size - o->len > n)
 		return;
 	o->size = o->size * 2 > o->len + n + 1 ? o->size * 2 : o->len + n + 1;
-	if (o->size < 256)
-		o->size = 256;
+	/* A Pod's answer is about a kilobyte: most grow once at most. */
+	if (o->size < 1024)
+		o->size = 1024;
 	o->buf = xrealloc(o->buf, o->size);
 }
 

@@ -407,6 +407,8 @@ imageref_parse(const char *s, size_t len, struct imageref **out, char **cause)
 	struct span	 in = { s, len }, first, remainder, remote;
 	struct span	 domain, path, tag, digest;
 	const char	*slash, *colon;
+	/* Room for the joined name of nearly every image, without malloc(). */
+	char		 room[512];
 	char		*joined = NULL, *p;
 	size_t		 i, n;
 	int		 rv = -1;
@@ -467,7 +469,7 @@ imageref_parse(const char *s, size_t len, struct imageref **out, char **cause)
 
 	/* domain "/" [library/] remainder */
 	n = domain.n + 1 + remainder.n + strlen(OFFICIAL_PREFIX) + 1;
-	p = joined = xmalloc(n);
+	p = joined = n <= sizeof room ? room : xmalloc(n);
 	memcpy(p, domain.p, domain.n);
 	p += domain.n;
 	*p++ = '/';
@@ -512,7 +514,8 @@ imageref_parse(const char *s, size_t len, struct imageref **out, char **cause)
 	*out = ref;
 	rv = 0;
 end:
-	free(joined);
+	if (joined != room)
+		free(joined);
 	return (rv);
 }
 

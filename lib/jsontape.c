@@ -375,12 +375,18 @@ jsontape_parse(const char *text, size_t len, size_t max_depth,
 	}
 	if (max_depth == 0)
 		max_depth = 1;
-	t = xcalloc(1, sizeof *t);
+	/*
+	 * One block for the tape, the stack and the copy (at the end: it
+	 * may be long), so that a review costs one malloc() fewer each.
+	 * Only the tokens, which may grow, have their own.
+	 */
+	t = xmalloc(sizeof *t + max_depth * sizeof *t->stack + len + PAD);
+	memset(t, 0, sizeof *t);
 	t->len = len;
-	t->text = xmalloc(len + PAD);
+	t->stack = (uint32_t *)(t + 1);
+	t->text = (char *)(t->stack + max_depth);
 	memcpy(t->text, text, len);
 	memset(t->text + len, 0, PAD);
-	t->stack = xmalloc(max_depth * sizeof *t->stack);
 	/* About one value per 8 bytes of a compact Pod review. */
 	t->size = len / 8 + 16;
 	t->tok = xmalloc(t->size * sizeof *t->tok);
@@ -400,8 +406,6 @@ jsontape_free(struct jsontape *t)
 	if (t == NULL)
 		return;
 	free(t->tok);
-	free(t->text);
-	free(t->stack);
 	free(t);
 }
 
