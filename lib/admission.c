@@ -671,12 +671,12 @@ review_list(struct review *rv, size_t spec, const char *list, char **cause)
 		outcome = mirror_rewrite(rv->table, image, image_len, &out,
 		    &match, &why);
 		if (outcome != MIRROR_INVALID && match.registry[0] != '\0')
-			log_line("[ProcessPod] Found registry => %s",
-			    match.registry);
+			log_concat("[ProcessPod] Found registry => ",
+			    match.registry, (char *)NULL);
 		switch (outcome) {
 		case MIRROR_REWRITTEN:
-			log_line("[ReplaceImageRegistry] Image %s => %s", image,
-			    out);
+			log_concat("[ReplaceImageRegistry] Image ", image,
+			    " => ", out, (char *)NULL);
 			record_rewrite(rv, list, i, key, image, image_len, out,
 			    &match);
 			out = NULL;	/* the entry's now */
@@ -910,9 +910,9 @@ review_pod(struct review *rv, size_t request, const char *op,
 	ns = (rns != NULL && rns_len > 0) ? rns : (ons != NULL ? ons : "");
 
 	if (name != NULL && *name != '\0')
-		log_line("[Mutate] Received POD %s event%s. Name: %s, "
-		    "Namespace: %s", op, rv->ephemeral_only ?
-		    " (subresource ephemeralcontainers)" : "", name, ns);
+		log_concat("[Mutate] Received POD ", op, " event",
+		    rv->ephemeral_only ? " (subresource ephemeralcontainers)" :
+		    "", ". Name: ", name, ", Namespace: ", ns, (char *)NULL);
 	else if (gname != NULL && *gname != '\0')
 		log_line("[Mutate] Received POD %s event%s. Name: %s "
 		    "(generateName, no name yet), Namespace: %s", op,

@@ -100,18 +100,16 @@ log_flush(void)
 	log_batching = 0;
 }
 
-void
-log_line(const char *fmt, ...)
+/*
+ * Begin a line at the end of the batch: its stamp, formatted once a
+ * second. Returns where its message goes (room for LOG_MSG_MAX bytes).
+ */
+static char *
+line_begin(void)
 {
 	struct tm	 tm;
 	time_t		 now;
-	va_list		 ap;
-	char		*line, *p;
-	size_t		 start, end;
-	int		 n;
 
-	if (log_quiet)
-		return;
 	now = time(NULL);
 	if (now != log_stamp_at) {
 		if (localtime_r(&now, &tm) == NULL || (log_stamp_len =
@@ -123,22 +121,23 @@ log_line(const char *fmt, ...)
 		}
 		log_stamp_at = now;
 	}
-	start = log_len;
-	memcpy(log_buf + start, log_stamp, log_stamp_len);
-	line = log_buf + start + log_stamp_len;
-	va_start(ap, fmt);
-	n = vsnprintf(line, LOG_MSG_MAX, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	else if (n >= LOG_MSG_MAX)
-		n = LOG_MSG_MAX - 1;
+	memcpy(log_buf + log_len, log_stamp, log_stamp_len);
+	return (log_buf + log_len + log_stamp_len);
+}
+
+/* End the line begun at line, its message n bytes long (< LOG_MSG_MAX). */
+static void
+line_end(char *line, size_t n)
+{
+	char	*p;
+	size_t	 start = log_len, end;
+
 	/* Names in a line come from the network: no control byte may forge a line. */
 	for (p = line; p < line + n; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	line[n] = '\n';
-	end = start + log_stamp_len + (size_t)n + 1;
+	end = start + log_stamp_len + n + 1;
 	/* No write over LOG_BATCH_MAX but a single long line. */
 	if (start > 0 && end > LOG_BATCH_MAX) {
 		log_write(log_buf, start);
@@ -153,4 +152,51 @@ log_line(const char *fmt, ...)
 		log_len = 0;
 		log_held_at = 0;
 	}
+}
+
+void
+log_line(const char *fmt, ...)
+{
+	va_list		 ap;
+	char		*line;
+	int		 n;
+
+	if (log_quiet)
+		return;
+	line = line_begin();
+	va_start(ap, fmt);
+	n = vsnprintf(line, LOG_MSG_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	else if (n >= LOG_MSG_MAX)
+		n = LOG_MSG_MAX - 1;
+	line_end(line, (size_t)n);
+}
+
+/*
+ * Why beside log_line(): a review logs three lines or more, and
+ * vsnprintf()'s setup costs more than the copy of their few strings
+ * (about 0.4 µs a review in a loaded worker, perf).
+ */
+void
+log_concat(const char *s, ...)
+{
+	va_list		 ap;
+	char		*line;
+	size_t		 n = 0, len;
+
+	if (log_quiet)
+		return;
+	line = line_begin();
+	va_start(ap, s);
+	for (; s != NULL; s = va_arg(ap, const char *)) {
+		len = strlen(s);
+		if (len > LOG_MSG_MAX - 1 - n)
+			len = LOG_MSG_MAX - 1 - n;
+		memcpy(line + n, s, len);
+		n += len;
+	}
+	va_end(ap);
+	line_end(line, n);
 }

@@ -13,6 +13,9 @@
 /* Write one timestamped line to stderr (a newline is added). */
 void	log_line(const char *, ...) GILLY_PRINTF(1, 2);
 
+/* The same, of its strings one after the other, up to a NULL. */
+void	log_concat(const char *, ...) __attribute__((sentinel));
+
 /*
  * Between log_begin() and log_flush(), lines are kept and written together
  * by log_flush() (at most PIPE_BUF bytes a write): one write(2) per request

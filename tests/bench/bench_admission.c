@@ -15,7 +15,8 @@
  * - the 1-container Pod against tables of 10, 1,000 and 10,000 rules (flat:
  *   matching is a few hash probes, not a scan).
  * Logging is silenced (log_set_quiet): the log line costs a write(2),
- * which is not the handler's work.
+ * which is not the handler's work. BENCH_LOG=1 keeps the lines (on
+ * stderr), for their formatting's share (with BENCH_PROFILE, say).
  *
  * BENCH_PROFILE=N: nothing of the above, only N reviews of POD compacted,
  * in profile_reviews(), for a profiler: make bench-profile runs callgrind
@@ -391,7 +392,7 @@ main(int argc, char **argv)
 		bench_rounds = atoi(e);
 	if ((e = getenv("BENCH_ROUND_MS")) != NULL && atof(e) > 0)
 		bench_round_ms = atof(e);
-	log_set_quiet(1);
+	log_set_quiet(getenv("BENCH_LOG") == NULL);
 	if (config_load_file(argv[1], &table, &cause) != 0) {
 		fprintf(stderr, "bench_admission: %s\n", cause);
 		return (1);
