@@ -403,15 +403,18 @@ listen_nonblocking(int fd)
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
 }
 
-/* Sleep until a connection waits at the listening socket fd. */
+/*
+ * Sleep until a connection waits at the listening socket fd, with the
+ * signal mask awake: the only place a stop signal is let in (serve_fcgi).
+ */
 static int
-listen_wait(int fd)
+listen_wait(int fd, const sigset_t *awake)
 {
 	struct pollfd	 pfd;
 
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	while (poll(&pfd, 1, -1) == -1)
+	while (ppoll(&pfd, 1, NULL, awake) == -1)
 		if (errno != EINTR)
 			return (-1);
 	return (0);
@@ -423,6 +426,7 @@ serve_fcgi(const char *path)
 	struct exchange	 ex;
 	struct table	*table = NULL;
 	FCGX_Request	 rq;
+	sigset_t	 stop, awake;
 	char		*mpath, *cpath, *cause = NULL;
 	int		 opened, hold, rc, rv = 1;
 
@@ -442,13 +446,16 @@ serve_fcgi(const char *path)
 		goto end;
 	}
 	/*
-	 * libfcgi's SIGTERM handler only sets a flag, which it does not look
-	 * at before accept(): a worker signalled between two requests blocks
-	 * for good, and lighttpd's graceful restart waits for it without a
-	 * limit. lighttpd sends SIGTERM only to a worker with nothing in
-	 * flight, so dying at once is what it asks for.
+	 * libfcgi's SIGTERM and SIGUSR1 handlers only set a flag, which its
+	 * accept() looks at but this loop cannot: a worker signalled between
+	 * two requests would sleep on, and lighttpd's graceful restart wait
+	 * for it without a limit; woken by a connection, it would leave that
+	 * connection unaccepted. lighttpd sends SIGTERM only to a worker with
+	 * nothing in flight, so dying is what it asks for, and SIGUSR1 (sent
+	 * by hand, if at all) is read the same way.
 	 */
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
 	log_line("[Serve] %s %s serving FastCGI with %zu rules", PACKAGE_NAME,
 	    PACKAGE_VERSION, mirror_rule_count(table_get(table)));
 	memset(&ex, 0, sizeof ex);
@@ -456,14 +463,34 @@ serve_fcgi(const char *path)
 	ex.read = fcgx_read;
 	ex.write = fcgx_write;
 	ex.rq = &rq;
-	hold = listen_nonblocking(rq.listen_sock);
+	/*
+	 * Held log lines would die with the worker: a stop signal waits,
+	 * blocked, until the worker sleeps, having written them (listen_wait).
+	 * A worker that cannot sleep there lets the signals in at any time.
+	 */
+	if ((hold = listen_nonblocking(rq.listen_sock))) {
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGUSR1);
+		if (sigprocmask(SIG_BLOCK, &stop, &awake) == 0) {
+			sigdelset(&awake, SIGTERM);
+			sigdelset(&awake, SIGUSR1);
+		} else
+			hold = 0;
+	}
 	for (;;) {
 		/* Lines are kept and written together, after the answer. */
 		log_begin();
+		/*
+		 * libfcgi returns -errno even where accept() was not called
+		 * (a shutdown flag set by a signal): a stale -EAGAIN would
+		 * read as "nothing waiting" and the loop would spin.
+		 */
+		errno = 0;
 		if ((rc = FCGX_Accept_r(&rq)) < 0) {
 			log_flush();
 			if (hold && (rc == -EAGAIN || rc == -EWOULDBLOCK) &&
-			    listen_wait(rq.listen_sock) == 0)
+			    listen_wait(rq.listen_sock, &awake) == 0)
 				continue;
 			break;
 		}

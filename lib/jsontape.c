@@ -375,6 +375,13 @@ jsontape_parse(const char *text, size_t len, size_t max_depth,
 	}
 	if (max_depth == 0)
 		max_depth = 1;
+	/* The sum below must not wrap where size_t is 32 bits. */
+	if (len > SIZE_MAX - sizeof *t - PAD ||
+	    max_depth > (SIZE_MAX - sizeof *t - PAD - len) / sizeof *t->stack) {
+		*at = 0;
+		*what = "text too large";
+		return (-1);
+	}
 	/*
 	 * One block for the tape, the stack and the copy (at the end: it
 	 * may be long), so that a review costs one malloc() fewer each.

@@ -4,13 +4,14 @@
  * Owns the reading of request bodies. jsontape_parse() accepts exactly the
  * texts RFC 8259 calls JSON (so no NaN or Infinity, no leading zeros, no
  * "1.", no raw control characters in strings), nested at most max_depth
- * deep, and records every value in a flat array, the tape, in document
+ * deep (every value one level, as json-c counts: [[1]] is 3 deep, [[]] 2),
+ * and records every value in a flat array, the tape, in document
  * order: a lookup skips a whole subtree in one step, and nothing is
  * allocated per value. Bytes 0x80 and up pass as they are: the caller
  * checks UTF-8 first (RFC 8259 section 8.1).
  *
  * Every text it accepts, json-c accepts in strict mode, and reads the same
- * way (tests/bench/fuzz_jsontape.c checks both against the json-c linked):
+ * way (tests/fuzz/fuzz_jsontape.c checks both against the json-c linked):
  * strings are unescaped on first read, in the tape's own copy of the text,
  * as json-c unescapes them (a lone surrogate becomes U+FFFD); an object key
  * ends at its first NUL; of duplicate keys the last wins. The converse does

@@ -7,8 +7,9 @@
  * request's lines are kept (log_begin) and written once its answer is out
  * (log_flush), off the latency path; while more connections wait for the
  * worker, they are held for the next requests' (log_hold) and written
- * together, up to PIPE_BUF bytes. The price: a worker that dies loses the
- * lines it held (lighttpd logs the death). The stamp is formatted once a
+ * together, up to PIPE_BUF bytes. The price: a worker killed (SIGKILL, a
+ * crash) loses the lines it held; lighttpd logs the death. A stop signal
+ * waits until they are out (fcgi/serve.c). The stamp is formatted once a
  * second.
  */
 #include "common.h"
@@ -29,7 +30,11 @@
  */
 #define LOG_BATCH_MAX	4096
 
-/* Held lines are written once the oldest is this old, busy or not. */
+/*
+ * Held lines are written once the oldest is this old, busy or not: looked
+ * at after each request, so a request that takes longer (a body streamed
+ * slowly) holds them as long. lighttpd.conf hands workers whole bodies.
+ */
 #define LOG_HOLD_S	1
 
 static int	log_quiet;

@@ -124,6 +124,22 @@ check "every worker killed: the next 20 reviews succeed" all_succeed 20
 check "every worker is replaced" https_respawned "$@"
 check "lighttpd itself did not restart" https_alive "$HTTPS_LIGHTTPD_PID"
 
+# A worker told to stop between two requests stops at once, whichever of
+# the signals libfcgi would otherwise turn into a flag (fcgi/serve.c); one
+# that kept running after SIGUSR1 would be offered connections it never
+# accepts. Every worker gets the signal, so the next reviews reach a
+# signalled one or a replacement.
+for sig in TERM USR1; do
+	# shellcheck disable=SC2046
+	set -- $(https_workers)
+	kill -s "$sig" "$@"
+	check "SIG$sig to every worker: each is gone within 10 s" \
+	    https_gone "$@"
+	check "SIG$sig to every worker: the next 20 reviews succeed" \
+	    all_succeed 20
+	check "SIG$sig to every worker: each is replaced" https_respawned "$@"
+done
+
 # --- refusals --------------------------------------------------------------
 
 # The limit is the webhook's, 4 MiB: one byte more is refused by lighttpd
