@@ -448,11 +448,10 @@ serve_fcgi(const char *path)
 	/*
 	 * libfcgi's SIGTERM and SIGUSR1 handlers only set a flag, which its
 	 * accept() looks at but this loop cannot: a worker signalled between
-	 * two requests would sleep on, and lighttpd's graceful restart wait
-	 * for it without a limit; woken by a connection, it would leave that
-	 * connection unaccepted. lighttpd sends SIGTERM only to a worker with
-	 * nothing in flight, so dying is what it asks for, and SIGUSR1 (sent
-	 * by hand, if at all) is read the same way.
+	 * two requests would sleep on; woken by a connection, it would leave
+	 * that connection unaccepted. lighttpd sends SIGTERM as it stops,
+	 * having drained its requests, so dying is what it asks for, and
+	 * SIGUSR1 (sent by hand, if at all) is read the same way.
 	 */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGUSR1, SIG_DFL);
@@ -466,17 +465,20 @@ serve_fcgi(const char *path)
 	/*
 	 * Held log lines would die with the worker: a stop signal waits,
 	 * blocked, until the worker sleeps, having written them (listen_wait).
-	 * A worker that cannot sleep there lets the signals in at any time.
+	 * So a busy worker finishes the connections already waiting for it
+	 * first. One that cannot sleep there (hold 0) holds nothing, and lets
+	 * the signals in at any time.
 	 */
-	if ((hold = listen_nonblocking(rq.listen_sock))) {
-		sigemptyset(&stop);
-		sigaddset(&stop, SIGTERM);
-		sigaddset(&stop, SIGUSR1);
-		if (sigprocmask(SIG_BLOCK, &stop, &awake) == 0) {
+	hold = 0;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &stop, &awake) == 0) {
+		if ((hold = listen_nonblocking(rq.listen_sock))) {
 			sigdelset(&awake, SIGTERM);
 			sigdelset(&awake, SIGUSR1);
 		} else
-			hold = 0;
+			sigprocmask(SIG_SETMASK, &awake, NULL);
 	}
 	for (;;) {
 		/* Lines are kept and written together, after the answer. */

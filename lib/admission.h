@@ -36,8 +36,9 @@
 
 /*
  * Deepest nesting of JSON values accepted, the outermost counting as 1
- * and a scalar as a level of its own (as json-c counts). A Pod review nests about 15 deep (managedFields included);
- * 64 leaves a wide margin while keeping a hostile body from costing more.
+ * and a scalar as a level of its own (as json-c counts). A Pod review
+ * nests about 15 deep (managedFields included); 64 leaves a wide margin
+ * while keeping a hostile body from costing more.
  */
 #define ADMISSION_DEPTH_MAX	64
 

@@ -7,10 +7,10 @@
  * request's lines are kept (log_begin) and written once its answer is out
  * (log_flush), off the latency path; while more connections wait for the
  * worker, they are held for the next requests' (log_hold) and written
- * together, up to PIPE_BUF bytes. The price: a worker killed (SIGKILL, a
- * crash) loses the lines it held; lighttpd logs the death. A stop signal
- * waits until they are out (fcgi/serve.c). The stamp is formatted once a
- * second.
+ * together, up to PIPE_BUF bytes. The price: a worker killed by SIGKILL,
+ * SIGINT or a crash loses the lines it held; lighttpd logs the death.
+ * SIGTERM and SIGUSR1 wait until they are out (fcgi/serve.c). The stamp
+ * is formatted once a second.
  */
 #include "common.h"
 
@@ -35,12 +35,15 @@
  * at after each request, so a request that takes longer (a body streamed
  * slowly) holds them as long. lighttpd.conf hands workers whole bodies.
  */
-#define LOG_HOLD_S	1
+#define LOG_HOLD_MS	1000
 
 static int	log_quiet;
 static int	log_batching;
-/* CLOCK_MONOTONIC_COARSE second of the oldest line held; 0: none. */
-static time_t	log_held_at;
+/*
+ * CLOCK_MONOTONIC_COARSE millisecond of the oldest line held; 0: none.
+ * Not whole seconds: the next second may begin a moment later.
+ */
+static long long log_held_at;
 /*
  * Lines waiting for log_flush(): fewer than LOG_BATCH_MAX bytes between
  * calls, and room for one full line (stamp, message, newline) beyond.
@@ -84,14 +87,16 @@ void
 log_hold(void)
 {
 	struct timespec	 ts;
+	long long	 now;
 
 	if (log_len == 0)
 		return;
 	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
-		ts.tv_sec = 0;
+		ts.tv_sec = ts.tv_nsec = 0;
+	now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (log_held_at == 0)
-		log_held_at = ts.tv_sec;
-	else if (ts.tv_sec - log_held_at >= LOG_HOLD_S)
+		log_held_at = now;
+	else if (now - log_held_at >= LOG_HOLD_MS)
 		log_flush();
 }
 

@@ -64,7 +64,7 @@ END_TEST
 
 START_TEST(test_refuses)
 {
-	/* Each one a text json-c in its default mode takes, or nearly. */
+	/* Each refused at the byte in fault, or where the text ran out. */
 	expect_bad("", 8, 0, "end of data");
 	expect_bad("01", 8, 1, NULL);
 	expect_bad("1.", 8, 2, NULL);
@@ -95,7 +95,7 @@ END_TEST
 /* Sizes whose block would not fit size_t: refused, nothing allocated. */
 START_TEST(test_too_large)
 {
-	struct jsontape	*t = NULL;
+	struct jsontape	*t = (struct jsontape *)1;
 	const char	*what = NULL;
 	size_t		 at = 1;
 

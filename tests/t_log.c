@@ -3,7 +3,8 @@
  * the message, bytes that could forge a line replaced, long messages cut;
  * and how lines are batched into writes: none within a request until its
  * log_flush(), lines held across requests by log_hold() until a flush, a
- * full batch or a second, and never a write over PIPE_BUF bytes.
+ * full batch or a second (not the clock's next), and never a write over
+ * PIPE_BUF bytes.
  *
  * stderr is one end of a SOCK_SEQPACKET socket pair here: each write(2)
  * arrives as one record, so the tests see the writes, not only the bytes.
@@ -200,6 +201,36 @@ START_TEST(test_hold)
 }
 END_TEST
 
+/*
+ * Held for a second, not until the clock's next second: lines held just
+ * before a second begins are still held just after it.
+ */
+START_TEST(test_hold_boundary)
+{
+	struct timespec	 now, nap = { 0, 1000000 };
+	time_t		 sec;
+
+	do {
+		nanosleep(&nap, NULL);
+		ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC_COARSE, &now),
+		    0);
+	} while (now.tv_nsec < 950000000);
+	sec = now.tv_sec;
+	log_begin();
+	log_line("[Test] before");
+	log_hold();
+	do {
+		nanosleep(&nap, NULL);
+		ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC_COARSE, &now),
+		    0);
+	} while (now.tv_sec == sec);
+	log_begin();
+	log_line("[Test] after");
+	log_hold();
+	expect_no_write();
+}
+END_TEST
+
 /* No line is held a second after it was logged, busy or not. */
 START_TEST(test_hold_age)
 {
@@ -275,6 +306,7 @@ log_suite(void)
 	tcase_add_test(tc, test_long);
 	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_hold);
+	tcase_add_test(tc, test_hold_boundary);
 	tcase_add_test(tc, test_hold_age);
 	tcase_add_test(tc, test_batch_max);
 	suite_add_tcase(s, tc);
