@@ -177,9 +177,8 @@ trap '[ -z "$pid" ] || ! restart_ok "restart on SIGUSR1" ||
 
 # lighttpd in a session of its own (setsid, where there is one): Ctrl-C
 # in a terminal then reaches this script, which stops lighttpd gracefully,
-# and not the workers. Killed under it, they would be respawned while it
-# stops, and a new worker that gets lighttpd's parting SIGTERM before it
-# waits in accept() never ends (libfcgi's handler only sets a flag).
+# and not the workers: killed under it, they would be respawned while it
+# stops, and their requests in flight lost.
 setsid=
 if command -v setsid >/dev/null 2>&1; then
 	setsid=setsid
