@@ -141,18 +141,25 @@ out_json(struct out *o, const char *s, size_t n)
 	*d++ = '"';
 	for (i = 0; i < n; i++) {
 		/*
-		 * Runs of bytes that need no escape, a word at a time: the
-		 * whole word is copied (d has room for 6 bytes each of the 8
+		 * Runs of bytes that need no escape, 16 or 8 at a time: the
+		 * whole run is copied (d has room for 6 bytes each of those
 		 * left), then the part before the first special byte kept.
 		 */
-		while (n - i >= 8) {
+		while (n - i >= 16) {
+			memcpy(d, p + i, 16);
+			k = wordscan_special16(p + i);
+			d += k;
+			i += k;
+			if (k < 16)
+				goto special;
+		}
+		if (n - i >= 8) {
 			memcpy(d, p + i, 8);
 			k = wordscan_special(p + i);
 			d += k;
 			i += k;
-			if (k < 8)
-				break;
 		}
+special:
 		if (i == n)
 			break;
 		if ((e = json_escape[p[i]]) == 0)

@@ -4,7 +4,7 @@
  * The scanner works on a copy of the text with NULs after it (PAD bytes),
  * so that it can look ahead without a bounds check (a NUL is never valid
  * where it looks) and end each string with a NUL in place of its closing
- * quote. Strings are scanned eight bytes at a time while no byte needs a
+ * quote. Strings are scanned sixteen bytes at a time while no byte needs a
  * look; the NULs after the text stop that too.
  */
 #include "common.h"
@@ -40,8 +40,8 @@ struct jsontape {
 	uint32_t	*stack;		/* the open containers */
 };
 
-/* NULs after the copy of the text: one word of the string scan. */
-#define PAD	sizeof(uint64_t)
+/* NULs after the copy of the text: one step of the string scan. */
+#define PAD	16
 
 static inline int
 is_ws(unsigned char c)
@@ -113,8 +113,8 @@ scan_string(struct jsontape *t, size_t *i, size_t *at, const char **what)
 
 	for (;;) {
 		/* j <= len: the NUL at len is a control byte, and stops it. */
-		while ((n = wordscan_special(p + j)) == 8)
-			j += 8;
+		while ((n = wordscan_special16(p + j)) == 16)
+			j += 16;
 		j += n;
 		c = (unsigned char)p[j];
 		if (c == '"')

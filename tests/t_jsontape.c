@@ -3,7 +3,8 @@
  * refuses and where it says the fault is, the depth limit, sizes it must
  * refuse before allocating, and what lookups and strings read back.
  * tests/fuzz/fuzz_jsontape.c compares it with json-c at large; these are
- * the cases a change must not move.
+ * the cases a change must not move. Also the byte test that its string
+ * scan and the writer's share (lib/wordscan.h), at both widths.
  */
 #include "common.h"
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "jsontape.h"
+#include "wordscan.h"
 
 static struct jsontape *
 parse_ok(const char *text, size_t max_depth)
@@ -162,6 +164,45 @@ START_TEST(test_surrogates)
 }
 END_TEST
 
+/* Whether a string must not hold byte c as it is. */
+static int
+special(unsigned c)
+{
+	return (c == '"' || c == '\\' || c < 0x20);
+}
+
+/*
+ * Every byte value at every position of a 16-byte run of plain bytes, and
+ * a second special byte after it: the index of the first, or the width.
+ * Bytes 0x80 and up are plain (a signed compare would take them for
+ * control bytes).
+ */
+START_TEST(test_wordscan)
+{
+	unsigned char	 buf[16];
+	size_t		 pos, want8, want16;
+	unsigned	 c;
+
+	for (c = 0; c < 256; c++)
+		for (pos = 0; pos < sizeof buf; pos++) {
+			memset(buf, 0x80 | 'a', sizeof buf);
+			memset(buf, 'a', pos);
+			buf[pos] = (unsigned char)c;
+			if (pos + 1 < sizeof buf)
+				buf[pos + 1] = '"';
+			want16 = special(c) ? pos : pos + 1;
+			if (want16 > sizeof buf)
+				want16 = sizeof buf;
+			want8 = want16 < 8 ? want16 : 8;
+			ck_assert_uint_eq(wordscan_special16(buf), want16);
+			ck_assert_uint_eq(wordscan_special(buf), want8);
+			if (pos >= 8)
+				ck_assert_uint_eq(wordscan_special(buf + 8),
+				    want16 - 8);
+		}
+}
+END_TEST
+
 static Suite *
 jsontape_suite(void)
 {
@@ -174,6 +215,7 @@ jsontape_suite(void)
 	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_surrogates);
+	tcase_add_test(tc, test_wordscan);
 	suite_add_tcase(s, tc);
 	return (s);
 }
