@@ -791,12 +791,13 @@ copy_field(char *dst, size_t size, const char *s, size_t n)
 
 /*
  * Build "target[/rest][:tag][@digest]" with {registry} expanded, and check
- * that it is a reference whose registry is the target's.
+ * that it is a reference whose registry is the target's. new: *out and
+ * *parsed, the result read again as a reference (for mirror_result_stays()).
  */
 static enum mirror_outcome
 mirror_build(const struct rule *r, const char *host, size_t hl,
     const char *rest, size_t restlen, const struct imageref *ref,
-    char **out, char **cause)
+    char **out, struct imageref **parsed, char **cause)
 {
 	struct imageref	*check = NULL;
 	const char	*t = r->target;
@@ -850,6 +851,8 @@ mirror_build(const struct rule *r, const char *host, size_t hl,
 			goto wrong_registry;
 	*out = s;
 	s = NULL;
+	*parsed = check;
+	check = NULL;
 	rv = MIRROR_REWRITTEN;
 	goto end;
 
@@ -881,22 +884,19 @@ image_key(const struct imageref *ref, size_t *n, size_t *hl)
 }
 
 /*
- * Whether a result, read again as an image, lies under a target, so that a
- * second review of the same Pod leaves it alone. It may not: a target on
- * Docker Hub with one path component ("docker.io/bar") yields a result that
- * reads as "docker.io/library/bar".
+ * Whether a result, read again as an image (ref), lies under a target, so
+ * that a second review of the same Pod leaves it alone. It may not: a
+ * target on Docker Hub with one path component ("docker.io/bar") yields a
+ * result that reads as "docker.io/library/bar".
  */
 static int
 mirror_result_stays(const struct mirror *m, const struct rule *r,
-    const char *result, char **cause)
+    const char *result, const struct imageref *ref, char **cause)
 {
-	struct imageref	*ref = NULL;
-	char		*key = NULL, *norm = NULL;
+	char		*key, *norm = NULL;
 	size_t		 n, hl;
 	int		 rv = 0;
 
-	if (imageref_parse(result, strlen(result), &ref, NULL) != 0)
-		goto end;
 	key = image_key(ref, &n, &hl);
 	if (mirror_already(m, key, n, hl))
 		rv = 1;
@@ -906,10 +906,8 @@ mirror_result_stays(const struct mirror *m, const struct rule *r,
 		    "\"%s\", which lies outside the target \"%s\"", r->source,
 		    result, norm, r->target);
 	}
-end:
 	free(norm);
 	free(key);
-	imageref_free(ref);
 	return (rv);
 }
 
@@ -918,7 +916,7 @@ mirror_rewrite(const struct mirror *m, const char *image, size_t len,
     char **out, struct mirror_match *match, char **cause)
 {
 	struct mirror_match	 mm;
-	struct imageref		*ref = NULL;
+	struct imageref		*ref = NULL, *result = NULL;
 	const struct rule	*r;
 	char			*key = NULL, *why = NULL;
 	size_t			 hl, n, used;
@@ -956,9 +954,9 @@ mirror_rewrite(const struct mirror *m, const char *image, size_t len,
 		used = hl;
 	rest = key + used + (used < n);
 	mm.outcome = mirror_build(r, key, hl, rest, n - used - (used < n),
-	    ref, out, cause);
+	    ref, out, &result, cause);
 	if (mm.outcome == MIRROR_REWRITTEN && !mirror_result_stays(m, r, *out,
-	    cause)) {
+	    result, cause)) {
 		free(*out);
 		*out = NULL;
 		mm.outcome = MIRROR_REFUSED;
@@ -967,6 +965,7 @@ end:
 	if (match != NULL)
 		*match = mm;
 	imageref_free(ref);
+	imageref_free(result);
 	free(key);
 	free(why);
 	return (mm.outcome);
