@@ -81,6 +81,35 @@ reason(int status)
 }
 
 /*
+ * Append to the head at *d (end: its end) v in decimal, then the strings
+ * up to a NULL. Why not snprintf(): its setup was a twentieth of a
+ * worker's instructions per request (callgrind of a live worker). Returns
+ * 0, or -1 if the head would not fit.
+ */
+static int __attribute__((sentinel))
+head_add(char **d, const char *end, size_t v, ...)
+{
+	char		 num[DECIMAL_MAX];
+	const char	*s;
+	va_list		 ap;
+	size_t		 k;
+	int		 rv = 0;
+
+	va_start(ap, v);
+	for (s = decimal(num, v); s != NULL; s = va_arg(ap, const char *)) {
+		k = strlen(s);
+		if ((size_t)(end - *d) < k) {
+			rv = -1;
+			break;
+		}
+		memcpy(*d, s, k);
+		*d += k;
+	}
+	va_end(ap);
+	return (rv);
+}
+
+/*
  * Send a CGI response: the Status header (RFC 3875 section 6.3.3), the type,
  * the length, extra (empty or "Name: value\r\n" lines), then the body.
  */
@@ -88,14 +117,16 @@ static void
 respond(struct exchange *ex, int status, const char *type, const char *extra,
     const char *body, size_t len)
 {
-	char	 head[512];
-	int	 n;
+	static const char	 pre[] = "Status: ";
+	char			 head[512], *d = head + sizeof pre - 1;
 
-	n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\n%s\r\n", status, reason(status), type, len,
-	    extra);
-	if (n < 0 || (size_t)n >= sizeof head ||
-	    ex->write(ex, head, (size_t)n) != 0 ||
+	memcpy(head, pre, sizeof pre - 1);
+	if (head_add(&d, head + sizeof head, (size_t)status, " ",
+	    reason(status), "\r\nContent-Type: ", type,
+	    "\r\nContent-Length: ", NULL) != 0 ||
+	    head_add(&d, head + sizeof head, len, "\r\n", extra, "\r\n",
+	    NULL) != 0 ||
+	    ex->write(ex, head, (size_t)(d - head)) != 0 ||
 	    (!ex->head && len > 0 && ex->write(ex, body, len) != 0)) {
 		metrics_error(serve_metrics, METRICS_ERROR_WRITE);
 		log_line("[Serve] %s %s: could not write the %d response",

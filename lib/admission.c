@@ -466,19 +466,13 @@ list_path(char *buf, size_t size, const char *head, const char *list,
     const char *open, size_t i, const char *close)
 {
 	const char	*part[5];
-	char		 num[24], *d = buf, *end = buf + size - 1;
+	char		 num[DECIMAL_MAX], *d = buf, *end = buf + size - 1;
 	size_t		 k, n;
 
-	n = sizeof num - 1;
-	num[n] = '\0';
-	do {
-		num[--n] = (char)('0' + i % 10);
-		i /= 10;
-	} while (i > 0);
 	part[0] = head;
 	part[1] = list;
 	part[2] = open;
-	part[3] = num + n;
+	part[3] = decimal(num, i);
 	part[4] = close;
 	for (k = 0; k < 5; k++)
 		for (n = 0; part[k][n] != '\0' && d < end; n++)

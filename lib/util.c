@@ -113,6 +113,19 @@ xconcat(const char *first, ...)
 	return (p);
 }
 
+char *
+decimal(char buf[DECIMAL_MAX], size_t v)
+{
+	char	*d = buf + DECIMAL_MAX - 1;
+
+	*d = '\0';
+	do {
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	return (d);
+}
+
 int
 set_cause(char **cause, const char *fmt, ...)
 {
