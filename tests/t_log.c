@@ -134,6 +134,35 @@ START_TEST(test_control_bytes)
 }
 END_TEST
 
+/*
+ * Every control byte at every place of a message longer than the eight
+ * bytes the scan skips at a time; bytes 0x80 and up stay as they are.
+ */
+START_TEST(test_control_every_place)
+{
+	char		 buf[256], msg[41], want[sizeof msg + 7];
+	size_t		 pos, i;
+	unsigned	 c;
+
+	for (c = 1; c < 0x100; c++) {
+		if (c >= 0x20 && c != 0x7f)
+			continue;
+		for (pos = 0; pos < sizeof msg - 1; pos++) {
+			for (i = 0; i < sizeof msg - 1; i++)
+				msg[i] = (char)(i % 2 ? 'a' : 0xe9);
+			msg[sizeof msg - 1] = '\0';
+			msg[pos] = (char)c;
+			memcpy(want, "[Test] ", 7);
+			memcpy(want + 7, msg, sizeof msg);
+			want[7 + pos] = '?';
+			log_concat("[Test] ", msg, (char *)NULL);
+			ck_assert_int_gt(next_write(buf, sizeof buf), 0);
+			ck_assert_str_eq(message(buf), want);
+		}
+	}
+}
+END_TEST
+
 /* A message is cut at 4095 bytes, however it is made. */
 START_TEST(test_long)
 {
@@ -303,6 +332,7 @@ log_suite(void)
 	tcase_add_test(tc, test_line);
 	tcase_add_test(tc, test_concat);
 	tcase_add_test(tc, test_control_bytes);
+	tcase_add_test(tc, test_control_every_place);
 	tcase_add_test(tc, test_long);
 	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_hold);
