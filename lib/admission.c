@@ -209,20 +209,18 @@ type_name(enum jsontape_type type)
 }
 
 /*
- * Look up key in obj (an object). Returns 1 with *out set when the member is
- * there with the wanted type, 0 when it is absent or null, and -1 with *cause
- * naming its JSON path ("path.key") when it has another type.
+ * Check v, the value of member key of the object at path (0: absent).
+ * Returns 1 with *out set when it is there with the wanted type, 0 when it
+ * is absent or null, and -1 with *cause naming its JSON path ("path.key")
+ * when it has another type.
  */
 static int
-member(struct jsontape *t, size_t obj, const char *path, const char *key,
+member_at(struct jsontape *t, size_t v, const char *path, const char *key,
     enum jsontape_type want, size_t *out, char **cause)
 {
-	size_t	 v;
-
 	*out = 0;
 	/* null counts as absent, as it does for json-c. */
-	if ((v = jsontape_member(t, obj, key)) == 0 ||
-	    jsontape_type(t, v) == JSONTAPE_NULL)
+	if (v == 0 || jsontape_type(t, v) == JSONTAPE_NULL)
 		return (0);
 	if (jsontape_type(t, v) != want)
 		return (set_cause(cause, "%s%s%s: expected %s, found %s", path,
@@ -232,24 +230,60 @@ member(struct jsontape *t, size_t obj, const char *path, const char *key,
 	return (1);
 }
 
+/* member_at() of key looked up in obj (an object). */
+static int
+member(struct jsontape *t, size_t obj, const char *path, const char *key,
+    enum jsontape_type want, size_t *out, char **cause)
+{
+	return (member_at(t, jsontape_member(t, obj, key), path, key, want,
+	    out, cause));
+}
+
 /*
- * A string member: as member(), with the bytes in *s (NUL-terminated, maybe
- * holding NULs) and *len.
+ * A string member: as member_at(), with the bytes in *s (NUL-terminated,
+ * maybe holding NULs) and *len.
  */
 static int
-member_string(struct jsontape *t, size_t obj, const char *path,
+member_string_at(struct jsontape *t, size_t v, const char *path,
     const char *key, const char **s, size_t *len, char **cause)
 {
-	size_t	 v;
 	int	 r;
 
 	*s = NULL;
 	*len = 0;
-	if ((r = member(t, obj, path, key, JSONTAPE_STRING, &v, cause)) != 1)
+	if ((r = member_at(t, v, path, key, JSONTAPE_STRING, &v, cause)) != 1)
 		return (r);
 	*s = jsontape_string(t, v, len);
 	return (1);
 }
+
+/* member_string_at() of key looked up in obj (an object). */
+static int
+member_string(struct jsontape *t, size_t obj, const char *path,
+    const char *key, const char **s, size_t *len, char **cause)
+{
+	return (member_string_at(t, jsontape_member(t, obj, key), path, key,
+	    s, len, cause));
+}
+
+/*
+ * The members that a review reads of each object, each set looked up in
+ * one pass (jsontape_members()): a lookup walks all of an object's
+ * members, and the request alone is asked for nine.
+ */
+static const char *const root_keys[] = { "kind", "apiVersion", "request" };
+enum { ROOT_KIND, ROOT_API, ROOT_REQUEST };
+static const char *const request_keys[] = { "uid", "kind", "resource",
+    "operation", "subResource", "name", "namespace", "object", "oldObject" };
+enum { RQ_UID, RQ_KIND, RQ_RESOURCE, RQ_OPERATION, RQ_SUBRESOURCE, RQ_NAME,
+    RQ_NAMESPACE, RQ_OBJECT, RQ_OLD };
+static const char *const object_keys[] = { "metadata", "spec" };
+enum { OBJ_METADATA, OBJ_SPEC };
+static const char *const metadata_keys[] = { "name", "generateName",
+    "namespace", "annotations" };
+enum { MD_NAME, MD_GENERATE_NAME, MD_NAMESPACE, MD_ANNOTATIONS };
+static const char *const container_keys[] = { "name", "image" };
+enum { CT_NAME, CT_IMAGE };
 
 /* Whether the len bytes at s are the string lit. */
 static int
@@ -611,11 +645,12 @@ record_rewrite(struct review *rv, const char *list, size_t idx,
 }
 
 /*
- * Rewrite the images of one container list of the Pod's spec. On UPDATE,
- * only images that differ from oldObject's container of the same name.
+ * Rewrite the images of one container list of the Pod's spec, value v of
+ * its member list (0: absent). On UPDATE, only images that differ from
+ * oldObject's container of the same name.
  */
 static int
-review_list(struct review *rv, size_t spec, const char *list, char **cause)
+review_list(struct review *rv, size_t v, const char *list, char **cause)
 {
 	struct jsontape		*t = rv->tape;
 	struct mirror_match	 match;
@@ -625,10 +660,10 @@ review_list(struct review *rv, size_t spec, const char *list, char **cause)
 	char			*out = NULL, *why = NULL, *shown;
 	const char		*key;
 	size_t			 arr, old = 0, item, i, name_len, image_len;
-	size_t			 old_len;
+	size_t			 old_len, ct[nitems(container_keys)];
 	int			 r;
 
-	if ((r = member(t, spec, "request.object.spec", list, JSONTAPE_ARRAY,
+	if ((r = member_at(t, v, "request.object.spec", list, JSONTAPE_ARRAY,
 	    &arr, cause)) != 1)
 		return (r);
 	if (rv->update && rv->old_spec != 0) {
@@ -644,10 +679,12 @@ review_list(struct review *rv, size_t spec, const char *list, char **cause)
 			return (set_cause(cause, "%s: expected an object, "
 			    "found %s", path, type_name(jsontape_type(t,
 			    item))));
-		if (member_string(t, item, path, "name", &name, &name_len,
-		    cause) == -1 ||
-		    member_string(t, item, path, "image", &image, &image_len,
-		    cause) == -1)
+		jsontape_members(t, item, container_keys,
+		    nitems(container_keys), ct);
+		if (member_string_at(t, ct[CT_NAME], path, "name", &name,
+		    &name_len, cause) == -1 ||
+		    member_string_at(t, ct[CT_IMAGE], path, "image", &image,
+		    &image_len, cause) == -1)
 			return (-1);
 		/* image is optional in the Pod API: nothing to rewrite. */
 		if (image == NULL)
@@ -877,33 +914,40 @@ op_lower(const char *op, size_t len, char *buf, size_t size)
  * rv's patch, warnings and the result's kind.
  */
 static int
-review_pod(struct review *rv, size_t request, const char *op,
+review_pod(struct review *rv, const size_t rq[], const char *op,
     const char *rns, size_t rns_len, char **cause)
 {
 	struct jsontape	*t = rv->tape;
 	const char	*name, *gname, *ons, *ns, *s;
 	size_t		 object, metadata = 0, annotations = 0, spec = 0;
-	size_t		 old, skip, len, i;
+	size_t		 old, skip, len, i, ob[nitems(object_keys)];
+	size_t		 md[nitems(metadata_keys)], lists[nitems(pod_lists)];
 	int		 r;
 
-	if ((r = member(t, request, "request", "object", JSONTAPE_OBJECT,
-	    &object, cause)) == -1)
+	if ((r = member_at(t, rq[RQ_OBJECT], "request", "object",
+	    JSONTAPE_OBJECT, &object, cause)) == -1)
 		return (-1);
 	if (r == 0)
 		return (set_cause(cause, "request.object: missing"));
-	if (member(t, object, "request.object", "metadata", JSONTAPE_OBJECT,
-	    &metadata, cause) == -1)
+	jsontape_members(t, object, object_keys, nitems(object_keys), ob);
+	if (member_at(t, ob[OBJ_METADATA], "request.object", "metadata",
+	    JSONTAPE_OBJECT, &metadata, cause) == -1)
 		return (-1);
 	name = gname = ons = NULL;
 	if (metadata != 0) {
-		if (member_string(t, metadata, "request.object.metadata",
-		    "name", &name, &len, cause) == -1 ||
-		    member_string(t, metadata, "request.object.metadata",
-		    "generateName", &gname, &len, cause) == -1 ||
-		    member_string(t, metadata, "request.object.metadata",
-		    "namespace", &ons, &len, cause) == -1)
+		jsontape_members(t, metadata, metadata_keys,
+		    nitems(metadata_keys), md);
+		if (member_string_at(t, md[MD_NAME],
+		    "request.object.metadata", "name", &name, &len,
+		    cause) == -1 ||
+		    member_string_at(t, md[MD_GENERATE_NAME],
+		    "request.object.metadata", "generateName", &gname, &len,
+		    cause) == -1 ||
+		    member_string_at(t, md[MD_NAMESPACE],
+		    "request.object.metadata", "namespace", &ons, &len,
+		    cause) == -1)
 			return (-1);
-		if (member(t, metadata, "request.object.metadata",
+		if (member_at(t, md[MD_ANNOTATIONS], "request.object.metadata",
 		    "annotations", JSONTAPE_OBJECT, &annotations, cause) == -1)
 			return (-1);
 	}
@@ -949,11 +993,11 @@ review_pod(struct review *rv, size_t request, const char *op,
 		}
 	}
 
-	if (member(t, object, "request.object", "spec", JSONTAPE_OBJECT, &spec,
-	    cause) == -1)
+	if (member_at(t, ob[OBJ_SPEC], "request.object", "spec",
+	    JSONTAPE_OBJECT, &spec, cause) == -1)
 		return (-1);
 	if (rv->update) {
-		if ((r = member(t, request, "request", "oldObject",
+		if ((r = member_at(t, rq[RQ_OLD], "request", "oldObject",
 		    JSONTAPE_OBJECT, &old, cause)) == -1)
 			return (-1);
 		/* Without it, every image would look changed. */
@@ -965,12 +1009,13 @@ review_pod(struct review *rv, size_t request, const char *op,
 			return (-1);
 	}
 	if (spec != 0) {
+		jsontape_members(t, spec, pod_lists, nitems(pod_lists), lists);
 		for (i = 0; i < nitems(pod_lists); i++) {
 			/* The subresource changes ephemeral containers only. */
 			if (rv->ephemeral_only &&
 			    strcmp(pod_lists[i], "ephemeralContainers") != 0)
 				continue;
-			if (review_list(rv, spec, pod_lists[i], cause) == -1)
+			if (review_list(rv, lists[i], pod_lists[i], cause) == -1)
 				return (-1);
 		}
 	}
@@ -1045,6 +1090,8 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 	size_t			 api_len, slen, uid_len, op_len, sub_len;
 	size_t			 kname_len, group_len, rname_len, rns_len;
 	size_t			 resname_len = 0, request, kind, resource, i;
+	size_t			 root[nitems(root_keys)];
+	size_t			 rq[nitems(request_keys)];
 	int			 r, is_pod, rc = -1;
 
 	memset(res, 0, sizeof *res);
@@ -1059,7 +1106,8 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 	rv.tape = t;
 
 	/* The envelope: kind, apiVersion, request.uid. */
-	if ((r = member_string(t, JSONTAPE_ROOT, "", "kind", &s, &slen,
+	jsontape_members(t, JSONTAPE_ROOT, root_keys, nitems(root_keys), root);
+	if ((r = member_string_at(t, root[ROOT_KIND], "", "kind", &s, &slen,
 	    &cause)) == -1)
 		goto end;
 	if (s == NULL) {
@@ -1072,8 +1120,8 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 		    "\"%s\"", shown);
 		goto end;
 	}
-	if (member_string(t, JSONTAPE_ROOT, "", "apiVersion", &api, &api_len,
-	    &cause) == -1)
+	if (member_string_at(t, root[ROOT_API], "", "apiVersion", &api,
+	    &api_len, &cause) == -1)
 		goto end;
 	if (api == NULL) {
 		set_cause(&cause, "apiVersion: missing");
@@ -1086,14 +1134,15 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 		    "found \"%s\"", API_V1, API_V1BETA1, shown);
 		goto end;
 	}
-	if ((r = member(t, JSONTAPE_ROOT, "", "request", JSONTAPE_OBJECT,
-	    &request, &cause)) == -1)
+	if ((r = member_at(t, root[ROOT_REQUEST], "", "request",
+	    JSONTAPE_OBJECT, &request, &cause)) == -1)
 		goto end;
 	if (r == 0) {
 		set_cause(&cause, "request: missing");
 		goto end;
 	}
-	if (member_string(t, request, "request", "uid", &uid, &uid_len,
+	jsontape_members(t, request, request_keys, nitems(request_keys), rq);
+	if (member_string_at(t, rq[RQ_UID], "request", "uid", &uid, &uid_len,
 	    &cause) == -1)
 		goto end;
 	if (uid == NULL || uid_len == 0) {
@@ -1102,8 +1151,8 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 	}
 
 	/* What is asked: kind, operation, subresource. */
-	if ((r = member(t, request, "request", "kind", JSONTAPE_OBJECT, &kind,
-	    &cause)) == -1)
+	if ((r = member_at(t, rq[RQ_KIND], "request", "kind", JSONTAPE_OBJECT,
+	    &kind, &cause)) == -1)
 		goto end;
 	if (r == 0) {
 		set_cause(&cause, "request.kind: missing");
@@ -1118,25 +1167,25 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 		set_cause(&cause, "request.kind.kind: missing");
 		goto end;
 	}
-	if (member(t, request, "request", "resource", JSONTAPE_OBJECT,
-	    &resource, &cause) == -1)
+	if (member_at(t, rq[RQ_RESOURCE], "request", "resource",
+	    JSONTAPE_OBJECT, &resource, &cause) == -1)
 		goto end;
 	if (resource != 0 && member_string(t, resource, "request.resource",
 	    "resource", &resname, &resname_len, &cause) == -1)
 		goto end;
-	if ((r = member_string(t, request, "request", "operation", &op,
-	    &op_len, &cause)) == -1)
+	if ((r = member_string_at(t, rq[RQ_OPERATION], "request", "operation",
+	    &op, &op_len, &cause)) == -1)
 		goto end;
 	if (r == 0) {
 		set_cause(&cause, "request.operation: missing");
 		goto end;
 	}
-	if (member_string(t, request, "request", "subResource", &sub, &sub_len,
-	    &cause) == -1 ||
-	    member_string(t, request, "request", "name", &rname, &rname_len,
-	    &cause) == -1 ||
-	    member_string(t, request, "request", "namespace", &rns, &rns_len,
-	    &cause) == -1)
+	if (member_string_at(t, rq[RQ_SUBRESOURCE], "request", "subResource",
+	    &sub, &sub_len, &cause) == -1 ||
+	    member_string_at(t, rq[RQ_NAME], "request", "name", &rname,
+	    &rname_len, &cause) == -1 ||
+	    member_string_at(t, rq[RQ_NAMESPACE], "request", "namespace", &rns,
+	    &rns_len, &cause) == -1)
 		goto end;
 
 	res->status = 200;
@@ -1166,7 +1215,7 @@ admission_review(const struct mirror *table, const char *body, size_t len,
 	} else {
 		rv.update = equals(op, op_len, "UPDATE");
 		rv.ephemeral_only = sub_len > 0;
-		if (review_pod(&rv, request, opl, rns, rns_len, &cause) == -1) {
+		if (review_pod(&rv, rq, opl, rns, rns_len, &cause) == -1) {
 			res->status = 400;
 			res->kind = ADMISSION_INVALID;
 			goto end;

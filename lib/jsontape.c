@@ -515,6 +515,46 @@ jsontape_member(struct jsontape *t, size_t obj, const char *key)
 	return (found);
 }
 
+void
+jsontape_members(struct jsontape *t, size_t obj, const char *const keys[],
+    size_t n, size_t out[])
+{
+	struct tok	*k;
+	const char	*name;
+	size_t		 i, j, end, keylen[JSONTAPE_MEMBERS_MAX];
+
+	if (n > JSONTAPE_MEMBERS_MAX)
+		abort();
+	for (j = 0; j < n; j++) {
+		out[j] = 0;
+		keylen[j] = strlen(keys[j]);
+	}
+	if (t->tok[obj].type != JSONTAPE_OBJECT)
+		return;
+	end = t->tok[obj].next;
+	for (i = obj + 1; i < end; i = t->tok[i + 1].next) {
+		k = &t->tok[i];
+		name = t->text + k->start;
+		if (k->flags & TOK_ESCAPED) {
+			if (!(k->flags & TOK_DECODED))
+				decode(t, i);
+			/* json-c's keys are C strings: they end at a NUL. */
+			for (j = 0; j < n; j++)
+				if (strcmp(name, keys[j]) == 0) {
+					out[j] = i + 1;
+					break;
+				}
+			continue;
+		}
+		for (j = 0; j < n; j++)
+			if (k->len == keylen[j] &&
+			    memcmp(name, keys[j], keylen[j]) == 0) {
+				out[j] = i + 1;
+				break;
+			}
+	}
+}
+
 /* Counted when asked, rarely: the scanner does not count as it goes. */
 size_t
 jsontape_length(const struct jsontape *t, size_t v)
