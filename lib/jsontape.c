@@ -80,16 +80,32 @@ is_hex(unsigned char c)
  */
 #define INLINE	static inline __attribute__((always_inline))
 
+/*
+ * Double the room for tokens: the first time out of the tape's block
+ * (jsontape_parse()) into one of their own.
+ */
+static void
+grow(struct jsontape *t)
+{
+	struct tok	*tok;
+
+	if (t->tok == (struct tok *)(t + 1)) {
+		tok = xmalloc(2 * t->size * sizeof *tok);
+		memcpy(tok, t->tok, t->size * sizeof *tok);
+		t->tok = tok;
+	} else
+		t->tok = xrealloc(t->tok, 2 * t->size * sizeof *t->tok);
+	t->size *= 2;
+}
+
 /* Append a token for a value starting at offset start; returns its index. */
 INLINE size_t
 push(struct jsontape *t, enum jsontape_type type, size_t start)
 {
 	struct tok	*k;
 
-	if (t->ntok == t->size) {
-		t->size *= 2;
-		t->tok = xrealloc(t->tok, t->size * sizeof *t->tok);
-	}
+	if (t->ntok == t->size)
+		grow(t);
 	k = &t->tok[t->ntok];
 	k->start = (uint32_t)start;
 	k->len = 0;
@@ -366,6 +382,7 @@ jsontape_parse(const char *text, size_t len, size_t max_depth,
     struct jsontape **out, size_t *at, const char **what)
 {
 	struct jsontape	*t;
+	size_t		 size;
 
 	*out = NULL;
 	if (len >= UINT32_MAX - 1) {
@@ -375,28 +392,35 @@ jsontape_parse(const char *text, size_t len, size_t max_depth,
 	}
 	if (max_depth == 0)
 		max_depth = 1;
-	/* The sum below must not wrap where size_t is 32 bits. */
-	if (len > SIZE_MAX - sizeof *t - PAD ||
-	    max_depth > (SIZE_MAX - sizeof *t - PAD - len) / sizeof *t->stack) {
+	/* About one value per 8 bytes of a compact Pod review. */
+	size = len / 8 + 16;
+	/*
+	 * The sum below must not wrap where size_t is 32 bits: a text of at
+	 * most an eighth of SIZE_MAX and its tokens (2 len + 256 bytes) fit
+	 * in half of it, and the stack must fit in the rest.
+	 */
+	if (len > SIZE_MAX / 8 ||
+	    max_depth > (SIZE_MAX / 2 - sizeof *t - PAD - len - size *
+	    sizeof *t->tok) / sizeof *t->stack) {
 		*at = 0;
 		*what = "text too large";
 		return (-1);
 	}
 	/*
-	 * One block for the tape, the stack and the copy (at the end: it
-	 * may be long), so that a review costs one malloc() fewer each.
-	 * Only the tokens, which may grow, have their own.
+	 * One block for the tape, its first tokens, the stack and the copy
+	 * (at the end: it may be long), so that a review costs one malloc()
+	 * of a few kilobytes, not three. Tokens past size move out (grow()).
 	 */
-	t = xmalloc(sizeof *t + max_depth * sizeof *t->stack + len + PAD);
+	t = xmalloc(sizeof *t + size * sizeof *t->tok + max_depth *
+	    sizeof *t->stack + len + PAD);
 	memset(t, 0, sizeof *t);
 	t->len = len;
-	t->stack = (uint32_t *)(t + 1);
+	t->size = size;
+	t->tok = (struct tok *)(t + 1);
+	t->stack = (uint32_t *)(t->tok + size);
 	t->text = (char *)(t->stack + max_depth);
 	memcpy(t->text, text, len);
 	memset(t->text + len, 0, PAD);
-	/* About one value per 8 bytes of a compact Pod review. */
-	t->size = len / 8 + 16;
-	t->tok = xmalloc(t->size * sizeof *t->tok);
 	t->ntok = 1;
 	memset(&t->tok[0], 0, sizeof t->tok[0]);
 	if (scan(t, max_depth, at, what) != 0) {
@@ -412,7 +436,8 @@ jsontape_free(struct jsontape *t)
 {
 	if (t == NULL)
 		return;
-	free(t->tok);
+	if (t->tok != (struct tok *)(t + 1))
+		free(t->tok);
 	free(t);
 }
 
