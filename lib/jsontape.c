@@ -37,8 +37,15 @@ struct jsontape {
 	size_t		 size;
 	char		*text;		/* the copy; len bytes, then a NUL */
 	size_t		 len;
-	uint32_t	*stack;		/* the open containers */
+	uint32_t	*stack;		/* the open containers: STACK_ARRAY | index */
 };
+
+/*
+ * An open array on the stack, beside its token's index (under 2^31: a text
+ * is under 4 GiB, and a token takes a byte of it at least): the scanner
+ * then need not look at the token to know what ends it.
+ */
+#define STACK_ARRAY	UINT32_C(0x80000000)
 
 /* NULs after the copy of the text: one step of the string scan. */
 #define PAD	16
@@ -286,7 +293,7 @@ value:
 		goto key;
 	case '[':
 		v = push(t, JSONTAPE_ARRAY, i);
-		t->stack[depth++] = (uint32_t)v;
+		t->stack[depth++] = STACK_ARRAY | (uint32_t)v;
 		i++;
 		i = skip_ws(p, i);
 		if (p[i] == ']') {
@@ -336,7 +343,7 @@ after:
 	}
 	top = t->stack[depth - 1];
 	c = (unsigned char)p[i];
-	if (t->tok[top].type == JSONTAPE_ARRAY) {
+	if (top & STACK_ARRAY) {
 		if (c == ',') {
 			i++;
 			goto value;
@@ -371,7 +378,7 @@ after:
 	return (-1);
 
 close:
-	top = t->stack[--depth];
+	top = t->stack[--depth] & ~STACK_ARRAY;
 	t->tok[top].next = (uint32_t)t->ntok;
 	goto after;
 
