@@ -88,38 +88,53 @@ is_hex(unsigned char c)
 #define INLINE	static inline __attribute__((always_inline))
 
 /*
- * Double the room for tokens: the first time out of the tape's block
- * (jsontape_parse()) into one of their own.
+ * The tape being written, in the scanner's own variables: stores of bytes
+ * (a string's NUL, a token's type) may alias anything, so that fields read
+ * through the tape were read again after each; these the compiler keeps in
+ * registers. scan() copies them back.
  */
-static void
-grow(struct jsontape *t)
-{
+struct build {
+	struct jsontape	*t;
+	char		*text;
+	size_t		 len;
 	struct tok	*tok;
+	size_t		 ntok;
+	size_t		 size;
+};
 
-	if (t->tok == (struct tok *)(t + 1)) {
-		tok = xmalloc(2 * t->size * sizeof *tok);
-		memcpy(tok, t->tok, t->size * sizeof *tok);
-		t->tok = tok;
-	} else
-		t->tok = xrealloc(t->tok, 2 * t->size * sizeof *t->tok);
-	t->size *= 2;
+/*
+ * The tokens of tape t, size of them at tok, in twice the room: the first
+ * time out of the tape's block (jsontape_parse()) into one of their own.
+ */
+static struct tok *
+grow(struct jsontape *t, struct tok *tok, size_t size)
+{
+	struct tok	*more;
+
+	if (tok != (struct tok *)(t + 1))
+		return (xrealloc(tok, 2 * size * sizeof *tok));
+	more = xmalloc(2 * size * sizeof *more);
+	memcpy(more, tok, size * sizeof *more);
+	return (more);
 }
 
 /* Append a token for a value starting at offset start; returns its index. */
 INLINE size_t
-push(struct jsontape *t, enum jsontape_type type, size_t start)
+push(struct build *b, enum jsontape_type type, size_t start)
 {
 	struct tok	*k;
 
-	if (t->ntok == t->size)
-		grow(t);
-	k = &t->tok[t->ntok];
+	if (b->ntok == b->size) {
+		b->tok = grow(b->t, b->tok, b->size);
+		b->size *= 2;
+	}
+	k = &b->tok[b->ntok];
 	k->start = (uint32_t)start;
 	k->len = 0;
-	k->next = (uint32_t)t->ntok + 1;
+	k->next = (uint32_t)b->ntok + 1;
 	k->type = type;
 	k->flags = 0;
-	return (t->ntok++);
+	return (b->ntok++);
 }
 
 /*
@@ -127,10 +142,10 @@ push(struct jsontape *t, enum jsontape_type type, size_t start)
  * NUL; *i moves past it. RFC 8259 section 7.
  */
 INLINE int
-scan_string(struct jsontape *t, size_t *i, size_t *at, const char **what)
+scan_string(struct build *b, size_t *i, size_t *at, const char **what)
 {
-	char		*p = t->text;
-	size_t		 j = *i + 1, len = t->len, k, n;
+	char		*p = b->text;
+	size_t		 j = *i + 1, len = b->len, k, n;
 	unsigned char	 c;
 	int		 flags = 0;
 
@@ -182,19 +197,19 @@ scan_string(struct jsontape *t, size_t *i, size_t *at, const char **what)
 		}
 		j++;
 	}
-	k = push(t, JSONTAPE_STRING, *i + 1);
-	t->tok[k].len = (uint32_t)(j - *i - 1);
-	t->tok[k].flags = flags;
+	k = push(b, JSONTAPE_STRING, *i + 1);
+	b->tok[k].len = (uint32_t)(j - *i - 1);
+	b->tok[k].flags = flags;
 	p[j] = '\0';
 	*i = j + 1;
 	return (0);
 }
 
 /* The number at *i; *i moves past it. RFC 8259 section 6. */
-static int
-scan_number(struct jsontape *t, size_t *i, size_t *at, const char **what)
+INLINE int
+scan_number(struct build *b, size_t *i, size_t *at, const char **what)
 {
-	const char	*p = t->text;
+	const char	*p = b->text;
 	size_t		 j = *i;
 
 	if (p[j] == '-')
@@ -225,7 +240,7 @@ scan_number(struct jsontape *t, size_t *i, size_t *at, const char **what)
 	/* "01", "-0x": a digit or letter may not follow. */
 	if (is_digit(p[j]) || p[j] == '.' || p[j] == 'e' || p[j] == 'E')
 		goto bad;
-	push(t, JSONTAPE_NUMBER, *i);
+	push(b, JSONTAPE_NUMBER, *i);
 	*i = j;
 	return (0);
 bad:
@@ -235,22 +250,22 @@ bad:
 }
 
 /* The literal lit (true, false, null) at *i. */
-static int
-scan_literal(struct jsontape *t, size_t *i, const char *lit,
+INLINE int
+scan_literal(struct build *b, size_t *i, const char *lit,
     enum jsontape_type type, size_t *at, const char **what)
 {
 	size_t	 n;
 
 	/* The NUL after the text stops the comparison. */
-	for (n = 0; lit[n] != '\0' && t->text[*i + n] == lit[n]; n++)
+	for (n = 0; lit[n] != '\0' && b->text[*i + n] == lit[n]; n++)
 		;
 	if (lit[n] != '\0') {
 		*at = *i + n;
-		*what = *i + n == t->len ? "unexpected end of data" :
+		*what = *i + n == b->len ? "unexpected end of data" :
 		    "unexpected character";
 		return (-1);
 	}
-	push(t, type, *i);
+	push(b, type, *i);
 	*i += n;
 	return (0);
 }
@@ -261,10 +276,12 @@ scan_literal(struct jsontape *t, size_t *i, const char *lit,
  * API server sends it has none): a fifth of the scanner's instructions
  * went to skip_ws() finding none (callgrind, a compact Pod review).
  */
-static int
-scan(struct jsontape *t, size_t max_depth, size_t *at, const char **what)
+INLINE int
+scan_tape(struct build *b, size_t max_depth, size_t *at,
+    const char **what)
 {
-	const char	*p = t->text;
+	const char	*p = b->text;
+	uint32_t	*stack = b->t->stack;
 	size_t		 i = 0, depth = 0, v, top;
 	unsigned char	 c;
 
@@ -282,8 +299,8 @@ value:
 		i = skip_ws(p, i);
 		goto value;
 	case '{':
-		v = push(t, JSONTAPE_OBJECT, i);
-		t->stack[depth++] = (uint32_t)v;
+		v = push(b, JSONTAPE_OBJECT, i);
+		stack[depth++] = (uint32_t)v;
 		i++;
 		i = skip_ws(p, i);
 		if (p[i] == '}') {
@@ -292,8 +309,8 @@ value:
 		}
 		goto key;
 	case '[':
-		v = push(t, JSONTAPE_ARRAY, i);
-		t->stack[depth++] = STACK_ARRAY | (uint32_t)v;
+		v = push(b, JSONTAPE_ARRAY, i);
+		stack[depth++] = STACK_ARRAY | (uint32_t)v;
 		i++;
 		i = skip_ws(p, i);
 		if (p[i] == ']') {
@@ -302,32 +319,32 @@ value:
 		}
 		goto value;
 	case '"':
-		if (scan_string(t, &i, at, what) != 0)
+		if (scan_string(b, &i, at, what) != 0)
 			return (-1);
 		break;
 	case 't':
-		if (scan_literal(t, &i, "true", JSONTAPE_BOOLEAN, at,
+		if (scan_literal(b, &i, "true", JSONTAPE_BOOLEAN, at,
 		    what) != 0)
 			return (-1);
 		break;
 	case 'f':
-		if (scan_literal(t, &i, "false", JSONTAPE_BOOLEAN, at,
+		if (scan_literal(b, &i, "false", JSONTAPE_BOOLEAN, at,
 		    what) != 0)
 			return (-1);
 		break;
 	case 'n':
-		if (scan_literal(t, &i, "null", JSONTAPE_NULL, at, what) != 0)
+		if (scan_literal(b, &i, "null", JSONTAPE_NULL, at, what) != 0)
 			return (-1);
 		break;
 	case '-':
 	case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
-		if (scan_number(t, &i, at, what) != 0)
+		if (scan_number(b, &i, at, what) != 0)
 			return (-1);
 		break;
 	default:
 		*at = i;
-		*what = i == t->len ? "unexpected end of data" :
+		*what = i == b->len ? "unexpected end of data" :
 		    "unexpected character";
 		return (-1);
 	}
@@ -335,13 +352,13 @@ value:
 after:
 	if (depth == 0) {
 		i = skip_ws(p, i);
-		if (i == t->len)
+		if (i == b->len)
 			return (0);
 		*at = i;
 		*what = "data after the document";
 		return (-1);
 	}
-	top = t->stack[depth - 1];
+	top = stack[depth - 1];
 	c = (unsigned char)p[i];
 	if (top & STACK_ARRAY) {
 		if (c == ',') {
@@ -357,7 +374,7 @@ after:
 			goto after;
 		}
 		*at = i;
-		*what = i == t->len ? "unexpected end of data" :
+		*what = i == b->len ? "unexpected end of data" :
 		    "expected ',' or ']'";
 		return (-1);
 	}
@@ -374,12 +391,12 @@ after:
 		goto after;
 	}
 	*at = i;
-	*what = i == t->len ? "unexpected end of data" : "expected ',' or '}'";
+	*what = i == b->len ? "unexpected end of data" : "expected ',' or '}'";
 	return (-1);
 
 close:
-	top = t->stack[--depth] & ~STACK_ARRAY;
-	t->tok[top].next = (uint32_t)t->ntok;
+	top = stack[--depth] & ~STACK_ARRAY;
+	b->tok[top].next = (uint32_t)b->ntok;
 	goto after;
 
 key:
@@ -387,21 +404,40 @@ key:
 		i = skip_ws(p, i);
 	if (p[i] != '"') {
 		*at = i;
-		*what = i == t->len ? "unexpected end of data" :
+		*what = i == b->len ? "unexpected end of data" :
 		    "expected a quoted key";
 		return (-1);
 	}
-	if (scan_string(t, &i, at, what) != 0)
+	if (scan_string(b, &i, at, what) != 0)
 		return (-1);
 	if (p[i] != ':')
 		i = skip_ws(p, i);
 	if (p[i] != ':') {
 		*at = i;
-		*what = i == t->len ? "unexpected end of data" : "expected ':'";
+		*what = i == b->len ? "unexpected end of data" : "expected ':'";
 		return (-1);
 	}
 	i++;
 	goto value;
+}
+
+static int
+scan(struct jsontape *t, size_t max_depth, size_t *at, const char **what)
+{
+	struct build	 b;
+	int		 rc;
+
+	b.t = t;
+	b.text = t->text;
+	b.len = t->len;
+	b.tok = t->tok;
+	b.ntok = t->ntok;
+	b.size = t->size;
+	rc = scan_tape(&b, max_depth, at, what);
+	t->tok = b.tok;
+	t->ntok = b.ntok;
+	t->size = b.size;
+	return (rc);
 }
 
 int
