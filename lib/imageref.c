@@ -400,6 +400,29 @@ bad_component:
 	    "'_', or '-'s)", (int)bad.n, bad.p));
 }
 
+/*
+ * Whether a reference may hold byte c at all (its grammar is checked
+ * after). Why not strchr() of the punctuation: a call for each of a
+ * reference's dots, slashes and colons, most of this pass's cost.
+ */
+static int
+ref_byte(unsigned char c)
+{
+	switch (c) {
+	case '.':
+	case '_':
+	case '-':
+	case '/':
+	case ':':
+	case '@':
+	case '+':
+	case '[':
+	case ']':
+		return (1);
+	}
+	return (is_alnum(c));
+}
+
 int
 imageref_parse(const char *s, size_t len, struct imageref **out, char **cause)
 {
@@ -420,8 +443,7 @@ imageref_parse(const char *s, size_t len, struct imageref **out, char **cause)
 	for (i = 0; i < len; i++) {
 		unsigned char	c = (unsigned char)s[i];
 
-		if (c <= ' ' || c >= 0x7f ||
-		    (!is_alnum(c) && strchr("._-/:@+[]", c) == NULL)) {
+		if (!ref_byte(c)) {
 			if (c >= ' ' && c < 0x7f)
 				set_cause(cause, "character '%c' at position "
 				    "%zu is not allowed", c, i + 1);
