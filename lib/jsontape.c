@@ -42,8 +42,9 @@ struct jsontape {
 
 /*
  * An open array on the stack, beside its token's index (under 2^31: a text
- * is under 4 GiB, and a token takes a byte of it at least): the scanner
- * then need not look at the token to know what ends it.
+ * is under 2 GiB, jsontape_parse(), and a token takes a byte of it at
+ * least): the scanner then need not look at the token to know what ends
+ * it.
  */
 #define STACK_ARRAY	UINT32_C(0x80000000)
 
@@ -448,7 +449,13 @@ jsontape_parse(const char *text, size_t len, size_t max_depth,
 	size_t		 size;
 
 	*out = NULL;
-	if (len >= UINT32_MAX - 1) {
+	/*
+	 * Under 2 GiB, for STACK_ARRAY; and where size_t is 32 bits, under
+	 * SIZE_MAX / 128, so that the tokens (len + 2 at most, 16 bytes each,
+	 * in room doubled as needed) never ask grow() for more than half of
+	 * SIZE_MAX.
+	 */
+	if (len >= UINT32_MAX / 2 || len > SIZE_MAX / 128) {
 		*at = 0;
 		*what = "text too large";
 		return (-1);
@@ -458,12 +465,11 @@ jsontape_parse(const char *text, size_t len, size_t max_depth,
 	/* About one value per 8 bytes of a compact Pod review. */
 	size = len / 8 + 16;
 	/*
-	 * The sum below must not wrap where size_t is 32 bits: a text of at
-	 * most an eighth of SIZE_MAX and its tokens (2 len + 256 bytes) fit
-	 * in half of it, and the stack must fit in the rest.
+	 * The sum below must not wrap: the text and its first tokens (2 len
+	 * + 256 bytes) fit in half of SIZE_MAX (above), and the stack must
+	 * fit in the rest.
 	 */
-	if (len > SIZE_MAX / 8 ||
-	    max_depth > (SIZE_MAX / 2 - sizeof *t - PAD - len - size *
+	if (max_depth > (SIZE_MAX / 2 - sizeof *t - PAD - len - size *
 	    sizeof *t->tok) / sizeof *t->stack) {
 		*at = 0;
 		*what = "text too large";

@@ -106,6 +106,19 @@ START_TEST(test_too_large)
 	ck_assert_ptr_null(t);
 	ck_assert_uint_eq(at, 0);
 	ck_assert_str_eq(what, "text too large");
+	/*
+	 * 2 GiB and more: token indexes would reach the stack's array bit.
+	 * Refused before a byte of the text is read, so a short text with a
+	 * length that large is enough to ask.
+	 */
+	t = (struct jsontape *)1;
+	what = NULL;
+	at = 1;
+	ck_assert_int_eq(jsontape_parse("[]", (size_t)(UINT32_MAX / 2), 64,
+	    &t, &at, &what), -1);
+	ck_assert_ptr_null(t);
+	ck_assert_uint_eq(at, 0);
+	ck_assert_str_eq(what, "text too large");
 }
 END_TEST
 
