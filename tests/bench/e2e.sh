@@ -19,7 +19,10 @@
 #   connection, one request at a time) and the latency at a fixed rate of
 #   BENCH_RATE requests/s (h2load --rps);
 # - after the runs: the resident memory of a worker and of the whole server
-#   (VmRSS summed; PSS summed, which counts shared pages once).
+#   (VmRSS summed; PSS summed, which counts shared pages once);
+# - with BENCH_BASELINE, another build of gilly (an earlier commit, say)
+#   as a third server in the same rounds (ceiling, gilly, baseline...):
+#   a change measured against the code before it in one run, not two.
 #
 # The client and the server share this machine: the requests/s figures are
 # the pair's, the CPU per request is the server's alone.
@@ -29,7 +32,7 @@
 # (compact, as the API server sends it; BENCH_COMPACT=0: as stored),
 # BENCH_TABLE the mirror table, BENCH_CONF another lighttpd configuration
 # to try (BENCH_CEILING_CONF the ceiling's, if it must differ, e.g. in a
-# TCP port). Needs wrk, h2load, curl and openssl; nothing is downloaded,
+# TCP port), BENCH_BASELINE the other gilly (none by default). Needs wrk, h2load, curl and openssl; nothing is downloaded,
 # and every server started is stopped by PID, on failure too.
 set -eu
 
@@ -52,6 +55,7 @@ set -eu
 : "${BENCH_RATE:=1000}"
 : "${BENCH_PROTOS:=h1 h2}"
 : "${BENCH_COMPACT:=1}"
+: "${BENCH_BASELINE:=}"
 
 prog=e2e.sh
 die() {
@@ -65,14 +69,17 @@ done
 [ -x "$LIGHTTPD" ] || die "lighttpd not found: set LIGHTTPD"
 [ -x "$GILLY" ] || die "$GILLY is not an executable"
 [ -x "$CEILING" ] || die "$CEILING is not an executable"
+[ -z "$BENCH_BASELINE" ] || [ -x "$BENCH_BASELINE" ] ||
+    die "$BENCH_BASELINE is not an executable"
 [ -r "$BENCH_REVIEW" ] || die "$BENCH_REVIEW: no such review"
 # lighttpd.conf's bin-path is split on spaces.
-case "$GILLY$CEILING" in
+case "$GILLY$CEILING$BENCH_BASELINE" in
 *" "*)	die "the programs' paths must not hold spaces" ;;
 esac
 
 GILLY_EXE=$(readlink -f "$GILLY")
 CEILING_EXE=$(readlink -f "$CEILING")
+BASELINE_EXE=$(readlink -f "${BENCH_BASELINE:-$GILLY}")
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/gilly-bench.XXXXXX")
 SERVERS=
 # stop_server PID: lighttpd stops its workers on SIGTERM; any worker
@@ -90,7 +97,7 @@ stop_server() {
 	# Only what still runs one of the two programs (a PID is reused).
 	for _w in $_workers; do
 		case $(readlink -f "/proc/$_w/exe" 2>/dev/null) in
-		"$GILLY_EXE" | "$CEILING_EXE")
+		"$GILLY_EXE" | "$CEILING_EXE" | "$BASELINE_EXE")
 			kill -KILL "$_w" 2>/dev/null || : ;;
 		esac
 	done
@@ -312,6 +319,13 @@ for W in $BENCH_WORKERS; do
 	    die "the ceiling's answer differs from gilly's"
 	echo "# $W worker(s): ceiling on port $CPORT, gilly on $GPORT," \
 	    "response $(wc -c <"$TMP/gilly.resp") bytes" >&2
+	if [ -n "$BENCH_BASELINE" ]; then
+		start baseline "$BENCH_BASELINE" "$TMP/gilly.yaml" "$W"
+		BPID=$PID
+		BPORT=$PORT
+		cmp -s "$TMP/gilly.resp" "$TMP/baseline.resp" ||
+		    die "the baseline's answer differs from gilly's"
+	fi
 	CMEM0=$(mem "$CPID")
 	GMEM0=$(mem "$GPID")
 	for proto in $BENCH_PROTOS; do
@@ -324,12 +338,16 @@ for W in $BENCH_WORKERS; do
 		    "$TMP/warm"
 		load "$proto" "https://127.0.0.1:$GPORT/mutate" "$conns" 1 \
 		    "$TMP/warm"
+		[ -z "$BENCH_BASELINE" ] || load "$proto" \
+		    "https://127.0.0.1:$BPORT/mutate" "$conns" 1 "$TMP/warm"
 		r=0
 		while [ $r -lt "$BENCH_ROUNDS" ]; do
 			run "$proto" ceiling "$CPID" "$CPORT" "$conns" \
 			    "$BENCH_SECONDS"
 			run "$proto" gilly "$GPID" "$GPORT" "$conns" \
 			    "$BENCH_SECONDS"
+			[ -z "$BENCH_BASELINE" ] || run "$proto" baseline \
+			    "$BPID" "$BPORT" "$conns" "$BENCH_SECONDS"
 			r=$((r + 1))
 		done
 	done
@@ -351,6 +369,7 @@ for W in $BENCH_WORKERS; do
 	    >>"$TMP/memory"
 	stop_server "$GPID"
 	stop_server "$CPID"
+	[ -z "$BENCH_BASELINE" ] || stop_server "$BPID"
 	SERVERS=
 done
 
@@ -419,7 +438,24 @@ END {
 		    p99[g] / runs[g], p50[g] / runs[g] - p50[c] / runs[c],
 		    cpr(c), wpr(c), cpr(g), wpr(g)
 	}
-}' "$TMP/results"
+	if (!baseline) exit
+	print ""
+	print "The baseline (" baseline ") in the same rounds: its figures and"
+	print "ratios to the ceiling'"'"'s, then gilly'"'"'s figures over the baseline'"'"'s"
+	printf "| %-5s | %7s | %9s | %5s | %8s | %5s | %7s | %14s | %14s | %13s |\n",
+	    "proto", "workers", "base r/s", "ratio", "base CPU", "ratio",
+	    "base wk", "gilly/base r/s", "gilly/base CPU", "gilly/base wk"
+	for (i = 1; i <= nk; i++) {
+		split(order[i], f, " ")
+		if (f[3] != "baseline") continue
+		b = order[i]; c = f[1] " " f[2] " ceiling"; g = f[1] " " f[2] " gilly"
+		printf "| %-5s | %7s | %9.0f | %5.2f | %8.1f | %5.2f | %7.1f | %14.2f | %14.2f | %13.2f |\n",
+		    f[1] == "h1" ? "1.1" : "2", f[2], rps(b), rps(b) / rps(c),
+		    cpr(b), cpr(c) ? cpr(b) / cpr(c) : 0, wpr(b),
+		    rps(g) / rps(b), cpr(b) ? cpr(g) / cpr(b) : 0,
+		    wpr(b) ? wpr(g) / wpr(b) : 0
+	}
+}' baseline="$BENCH_BASELINE" "$TMP/results"
 echo
 echo "Memory (KiB) at the start and after the runs (requests served): the"
 echo "largest worker's RSS; the whole server's (lighttpd and workers) RSS, PSS"
