@@ -32,17 +32,13 @@
 # (compact, as the API server sends it; BENCH_COMPACT=0: as stored),
 # BENCH_TABLE the mirror table, BENCH_CONF another lighttpd configuration
 # to try (BENCH_CEILING_CONF the ceiling's, if it must differ, e.g. in a
-# TCP port), BENCH_BASELINE the other gilly (none by default). Needs wrk, h2load, curl and openssl; nothing is downloaded,
-# and every server started is stopped by PID, on failure too.
+# TCP port), BENCH_BASELINE the other gilly (none by default). Needs
+# wrk, h2load, curl and openssl; nothing is downloaded, and every server
+# started is stopped by PID, on failure too.
 set -eu
 
-: "${SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${BUILDDIR:=$(pwd)}"
-: "${GILLY:=$BUILDDIR/fcgi/gilly}"
-: "${CEILING:=$BUILDDIR/tests/bench/ceiling}"
-: "${LIGHTTPD:=$(command -v lighttpd 2>/dev/null || echo /usr/sbin/lighttpd)}"
-: "${BENCH_REVIEW:=$SRCDIR/tests/fixtures/pod-create-gcr.json}"
-: "${BENCH_TABLE:=$SRCDIR/conf/gilly.yaml}"
+# shellcheck source=tests/bench/paths.sh
+. "$(dirname "$0")/paths.sh"
 : "${BENCH_CONF:=$SRCDIR/lighttpd/lighttpd.conf}"
 : "${BENCH_CEILING_CONF:=$BENCH_CONF}"
 : "${BENCH_SECONDS:=5}"

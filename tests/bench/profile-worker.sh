@@ -19,13 +19,8 @@
 # curl, openssl and jq; every server started is stopped by its PID.
 set -eu
 
-: "${SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${BUILDDIR:=$(pwd)}"
-: "${GILLY:=$BUILDDIR/fcgi/gilly}"
-: "${CEILING:=$BUILDDIR/tests/bench/ceiling}"
-: "${LIGHTTPD:=$(command -v lighttpd 2>/dev/null || echo /usr/sbin/lighttpd)}"
-: "${BENCH_REVIEW:=$SRCDIR/tests/fixtures/pod-create-gcr.json}"
-: "${BENCH_TABLE:=$SRCDIR/conf/gilly.yaml}"
+# shellcheck source=tests/bench/paths.sh
+. "$(dirname "$0")/paths.sh"
 : "${PROFILE_N:=200}"
 : "${PROFILE_WARM:=20}"
 
