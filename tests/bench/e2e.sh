@@ -37,8 +37,8 @@
 # started is stopped by PID, on failure too.
 set -eu
 
-# shellcheck source=tests/bench/paths.sh
-. "$(dirname "$0")/paths.sh"
+# shellcheck source=tests/bench/common.sh
+. "$(dirname "$0")/common.sh"
 : "${BENCH_CONF:=$SRCDIR/lighttpd/lighttpd.conf}"
 : "${BENCH_CEILING_CONF:=$BENCH_CONF}"
 : "${BENCH_SECONDS:=5}"
@@ -82,14 +82,7 @@ SERVERS=
 # left a moment later is stopped by its own PID.
 stop_server() {
 	_workers=$(children "$1")
-	kill -TERM "$1" 2>/dev/null || :
-	_i=0
-	while kill -0 "$1" 2>/dev/null && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || :
-	wait "$1" 2>/dev/null || :
+	term_wait "$1" 50
 	# Only what still runs one of the two programs (a PID is reused).
 	for _w in $_workers; do
 		case $(readlink -f "/proc/$_w/exe" 2>/dev/null) in

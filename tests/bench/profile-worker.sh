@@ -19,8 +19,8 @@
 # curl, openssl and jq; every server started is stopped by its PID.
 set -eu
 
-# shellcheck source=tests/bench/paths.sh
-. "$(dirname "$0")/paths.sh"
+# shellcheck source=tests/bench/common.sh
+. "$(dirname "$0")/common.sh"
 : "${PROFILE_N:=200}"
 : "${PROFILE_WARM:=20}"
 
@@ -48,14 +48,7 @@ WORKER=
 # The server and its one worker (valgrind, running the program), by PID.
 stop() {
 	[ -n "$SERVER" ] || return 0
-	kill -TERM "$SERVER" 2>/dev/null || :
-	_i=0
-	while kill -0 "$SERVER" 2>/dev/null && [ $_i -lt 100 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	kill -KILL "$SERVER" 2>/dev/null || :
-	wait "$SERVER" 2>/dev/null || :
+	term_wait "$SERVER" 100
 	[ -z "$WORKER" ] || kill -KILL "$WORKER" 2>/dev/null || :
 	SERVER=
 	WORKER=
