@@ -21,8 +21,9 @@
 # - after the runs: the resident memory of a worker and of the whole server
 #   (VmRSS summed; PSS summed, which counts shared pages once);
 # - with BENCH_BASELINE, another build of gilly (an earlier commit, say)
-#   as a third server in the same rounds (ceiling, gilly, baseline...):
-#   a change measured against the code before it in one run, not two.
+#   as a third server in the same rounds (ceiling, gilly, baseline; then
+#   ceiling, baseline, gilly): a change measured against the code before
+#   it in one run, not two.
 #
 # The client and the server share this machine: the requests/s figures are
 # the pair's, the CPU per request is the server's alone.
@@ -333,10 +334,17 @@ for W in $BENCH_WORKERS; do
 		while [ $r -lt "$BENCH_ROUNDS" ]; do
 			run "$proto" ceiling "$CPID" "$CPORT" "$conns" \
 			    "$BENCH_SECONDS"
+			# The baseline first in every other round: the run
+			# right after the ceiling's has been seen to fare
+			# better, and neither build should have it always.
+			[ -z "$BENCH_BASELINE" ] || [ $((r % 2)) = 0 ] ||
+			    run "$proto" baseline "$BPID" "$BPORT" "$conns" \
+			    "$BENCH_SECONDS"
 			run "$proto" gilly "$GPID" "$GPORT" "$conns" \
 			    "$BENCH_SECONDS"
-			[ -z "$BENCH_BASELINE" ] || run "$proto" baseline \
-			    "$BPID" "$BPORT" "$conns" "$BENCH_SECONDS"
+			[ -z "$BENCH_BASELINE" ] || [ $((r % 2)) = 1 ] ||
+			    run "$proto" baseline "$BPID" "$BPORT" "$conns" \
+			    "$BENCH_SECONDS"
 			r=$((r + 1))
 		done
 	done
