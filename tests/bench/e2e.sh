@@ -23,7 +23,10 @@
 # - with BENCH_BASELINE, another build of gilly (an earlier commit, say)
 #   as a third server in the same rounds (ceiling, gilly, baseline; then
 #   ceiling, baseline, gilly): a change measured against the code before
-#   it in one run, not two.
+#   it in one run, not two; with BENCH_BASELINE_CONF, the baseline's
+#   server runs that lighttpd configuration (the one before a change to
+#   lighttpd.conf, say; the same build of gilly in BENCH_BASELINE then
+#   measures the configuration alone).
 #
 # The client and the server share this machine: the requests/s figures are
 # the pair's, the CPU per request is the server's alone.
@@ -33,7 +36,8 @@
 # (compact, as the API server sends it; BENCH_COMPACT=0: as stored),
 # BENCH_TABLE the mirror table, BENCH_CONF another lighttpd configuration
 # to try (BENCH_CEILING_CONF the ceiling's, if it must differ, e.g. in a
-# TCP port), BENCH_BASELINE the other gilly (none by default). Needs
+# TCP port), BENCH_BASELINE the other gilly (none by default) and
+# BENCH_BASELINE_CONF its lighttpd configuration (BENCH_CONF). Needs
 # wrk, h2load, curl and openssl; nothing is downloaded, and every server
 # started is stopped by PID, on failure too.
 set -eu
@@ -53,6 +57,7 @@ set -eu
 : "${BENCH_PROTOS:=h1 h2}"
 : "${BENCH_COMPACT:=1}"
 : "${BENCH_BASELINE:=}"
+: "${BENCH_BASELINE_CONF:=$BENCH_CONF}"
 
 prog=e2e.sh
 die() {
@@ -69,6 +74,9 @@ done
 [ -z "$BENCH_BASELINE" ] || [ -x "$BENCH_BASELINE" ] ||
     die "$BENCH_BASELINE is not an executable"
 [ -r "$BENCH_REVIEW" ] || die "$BENCH_REVIEW: no such review"
+for c in "$BENCH_CONF" "$BENCH_CEILING_CONF" "$BENCH_BASELINE_CONF"; do
+	[ -r "$c" ] || die "$c: no such lighttpd configuration"
+done
 # lighttpd.conf's bin-path is split on spaces.
 case "$GILLY$CEILING$BENCH_BASELINE" in
 *" "*)	die "the programs' paths must not hold spaces" ;;
@@ -175,6 +183,7 @@ start() {
 	_try=0
 	_conf=$BENCH_CONF
 	[ "$1" != ceiling ] || _conf=$BENCH_CEILING_CONF
+	[ "$1" != baseline ] || _conf=$BENCH_BASELINE_CONF
 	mkdir -p "$TMP/run-$1"
 	: >"$TMP/$1.access"
 	while :; do
@@ -297,6 +306,14 @@ echo "# review $(basename "$BENCH_REVIEW") ($(wc -c <"$POSTED") bytes$(
     [ "$BENCH_COMPACT" != 1 ] || echo ', compact'))," \
     "runs of ${BENCH_SECONDS}s, $BENCH_ROUNDS rounds," \
     "wrk -t1 -c$BENCH_CONNS, h2load -c$BENCH_H2_CONNS -m$BENCH_H2_STREAMS"
+echo "# lighttpd configuration: $BENCH_CONF"
+[ "$BENCH_CEILING_CONF" = "$BENCH_CONF" ] ||
+    echo "# the ceiling's: $BENCH_CEILING_CONF"
+BASELINE_NAME=$BENCH_BASELINE
+if [ -n "$BENCH_BASELINE" ] && [ "$BENCH_BASELINE_CONF" != "$BENCH_CONF" ]; then
+	echo "# the baseline's: $BENCH_BASELINE_CONF"
+	BASELINE_NAME="$BENCH_BASELINE with $BENCH_BASELINE_CONF"
+fi
 for W in $BENCH_WORKERS; do
 	start gilly "$GILLY" "$TMP/gilly.yaml" "$W"
 	GPID=$PID
@@ -318,6 +335,7 @@ for W in $BENCH_WORKERS; do
 	fi
 	CMEM0=$(mem "$CPID")
 	GMEM0=$(mem "$GPID")
+	[ -z "$BENCH_BASELINE" ] || BMEM0=$(mem "$BPID")
 	for proto in $BENCH_PROTOS; do
 		case $proto in
 		h1)	conns=$BENCH_CONNS ;;
@@ -363,6 +381,10 @@ for W in $BENCH_WORKERS; do
 	echo "$W ceiling $CMEM0 $(mem "$CPID") $(served ceiling)" \
 	    >>"$TMP/memory"
 	echo "$W gilly $GMEM0 $(mem "$GPID") $(served gilly)" \
+	    >>"$TMP/memory"
+	# The baseline is not in the latency runs: fewer requests.
+	[ -z "$BENCH_BASELINE" ] ||
+	    echo "$W baseline $BMEM0 $(mem "$BPID") $(served baseline)" \
 	    >>"$TMP/memory"
 	stop_server "$GPID"
 	stop_server "$CPID"
@@ -452,11 +474,11 @@ END {
 		    rps(g) / rps(b), cpr(b) ? cpr(g) / cpr(b) : 0,
 		    wpr(b) ? wpr(g) / wpr(b) : 0
 	}
-}' baseline="$BENCH_BASELINE" "$TMP/results"
+}' baseline="$BASELINE_NAME" "$TMP/results"
 echo
 echo "Memory (KiB) at the start and after the runs (requests served): the"
 echo "largest worker's RSS; the whole server's (lighttpd and workers) RSS, PSS"
-printf "| %-7s | %-7s | %15s | %17s | %17s | %8s |\n" workers server \
+printf "| %-7s | %-8s | %15s | %17s | %17s | %8s |\n" workers server \
     "worker RSS" "server RSS" "server PSS" requests
-awk '{ printf "| %-7s | %-7s | %6d -> %6d | %7d -> %7d | %7d -> %7d | %8d |\n",
+awk '{ printf "| %-7s | %-8s | %6d -> %6d | %7d -> %7d | %7d -> %7d | %8d |\n",
     $1, $2, $3, $6, $4, $7, $5, $8, $9 }' "$TMP/memory"
