@@ -584,26 +584,33 @@ decode(struct jsontape *t, size_t v)
 	k->flags |= TOK_DECODED;
 }
 
+/*
+ * The name of key i, as a C string: the scanner refused control bytes
+ * (NUL among them) within strings and wrote a NUL over each closing
+ * quote, and a key with escapes is decoded here first, the way json-c
+ * decodes it (its keys too end at their first NUL). So strcmp() compares
+ * keys as json-c would, and needs no length.
+ */
+static inline const char *
+key_name(struct jsontape *t, size_t i)
+{
+	if ((t->tok[i].flags & (TOK_ESCAPED | TOK_DECODED)) == TOK_ESCAPED)
+		decode(t, i);
+	return (t->text + t->tok[i].start);
+}
+
 size_t
 jsontape_member(struct jsontape *t, size_t obj, const char *key)
 {
-	struct tok	*k;
-	size_t		 i, end, found = 0, keylen;
+	const char	*name;
+	size_t		 i, end, found = 0;
 
 	if (t->tok[obj].type != JSONTAPE_OBJECT)
 		return (0);
-	keylen = strlen(key);
 	end = t->tok[obj].next;
 	for (i = obj + 1; i < end; i = t->tok[i + 1].next) {
-		k = &t->tok[i];
-		if (k->flags & TOK_ESCAPED) {
-			if (!(k->flags & TOK_DECODED))
-				decode(t, i);
-			/* json-c's keys are C strings: they end at a NUL. */
-			if (strcmp(t->text + k->start, key) == 0)
-				found = i + 1;
-		} else if (k->len == keylen &&
-		    memcmp(t->text + k->start, key, keylen) == 0)
+		name = key_name(t, i);
+		if (name[0] == key[0] && strcmp(name, key) == 0)
 			found = i + 1;
 	}
 	return (found);
@@ -613,36 +620,20 @@ void
 jsontape_members(struct jsontape *t, size_t obj, const char *const keys[],
     size_t n, size_t out[])
 {
-	struct tok	*k;
 	const char	*name;
-	size_t		 i, j, end, keylen[JSONTAPE_MEMBERS_MAX];
+	size_t		 i, j, end;
 
-	if (n > JSONTAPE_MEMBERS_MAX)
-		abort();
-	for (j = 0; j < n; j++) {
+	for (j = 0; j < n; j++)
 		out[j] = 0;
-		keylen[j] = strlen(keys[j]);
-	}
 	if (t->tok[obj].type != JSONTAPE_OBJECT)
 		return;
 	end = t->tok[obj].next;
 	for (i = obj + 1; i < end; i = t->tok[i + 1].next) {
-		k = &t->tok[i];
-		name = t->text + k->start;
-		if (k->flags & TOK_ESCAPED) {
-			if (!(k->flags & TOK_DECODED))
-				decode(t, i);
-			/* json-c's keys are C strings: they end at a NUL. */
-			for (j = 0; j < n; j++)
-				if (strcmp(name, keys[j]) == 0) {
-					out[j] = i + 1;
-					break;
-				}
-			continue;
-		}
+		name = key_name(t, i);
+		/* The first byte sets most names apart without a call. */
 		for (j = 0; j < n; j++)
-			if (k->len == keylen[j] &&
-			    memcmp(name, keys[j], keylen[j]) == 0) {
+			if (name[0] == keys[j][0] &&
+			    strcmp(name, keys[j]) == 0) {
 				out[j] = i + 1;
 				break;
 			}

@@ -65,13 +65,10 @@ enum jsontape_type jsontape_type(const struct jsontape *, size_t v);
 size_t		 jsontape_member(struct jsontape *, size_t obj,
 		    const char *key);
 
-/* The most keys jsontape_members() looks up at once. */
-#define JSONTAPE_MEMBERS_MAX	16
-
 /*
- * jsontape_member() of n distinct keys (n <= JSONTAPE_MEMBERS_MAX) in one
- * pass over obj's members: out[j] the value of keys[j], or 0. An object
- * asked for several members is walked once, not once each.
+ * jsontape_member() of n distinct keys in one pass over obj's members:
+ * out[j] the value of keys[j], or 0. An object asked for several members
+ * is walked once, not once each.
  */
 void		 jsontape_members(struct jsontape *, size_t obj,
 		    const char *const keys[], size_t n, size_t out[]);

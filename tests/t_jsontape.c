@@ -162,6 +162,47 @@ START_TEST(test_lookup)
 }
 END_TEST
 
+/*
+ * Several keys in one walk find what jsontape_member() finds for each:
+ * names that begin alike or are prefixes of others, the empty name, a
+ * repeated key (the last wins), names with escapes, and one with an
+ * escaped NUL (json-c's keys end there).
+ */
+#define NKEYS	8
+
+START_TEST(test_members)
+{
+	static const char *const keys[NKEYS] = { "name", "namespace", "n", "",
+	    "kind", "a", "absent", "image" };
+	struct jsontape	*t;
+	size_t		 out[NKEYS], i, v;
+
+	t = parse_ok("{\"namespace\":\"ns\",\"name\":\"first\",\"n\":1,"
+	    "\"\":2,\"nam\":3,\"kind\":\"Pod\",\"n\\u0061me\":\"last\","
+	    "\"a\\u0000b\":4,\"names\":5,\"image\":null}", 4);
+	jsontape_members(t, JSONTAPE_ROOT, keys, NKEYS, out);
+	for (i = 0; i < NKEYS; i++)
+		ck_assert_msg(out[i] == jsontape_member(t, JSONTAPE_ROOT,
+		    keys[i]), "key \"%s\": %zu", keys[i], out[i]);
+	ck_assert_str_eq(jsontape_string(t, out[0], &i), "last");
+	ck_assert_str_eq(jsontape_string(t, out[1], &i), "ns");
+	ck_assert_int_eq(jsontape_type(t, out[2]), JSONTAPE_NUMBER);
+	ck_assert_uint_ne(out[3], 0);
+	ck_assert_uint_ne(out[5], 0);
+	ck_assert_uint_eq(out[6], 0);
+	ck_assert_int_eq(jsontape_type(t, out[7]), JSONTAPE_NULL);
+
+	/* Not an object: nothing, and every slot says so. */
+	v = out[0];
+	for (i = 0; i < NKEYS; i++)
+		out[i] = 1;
+	jsontape_members(t, v, keys, NKEYS, out);
+	for (i = 0; i < NKEYS; i++)
+		ck_assert_uint_eq(out[i], 0);
+	jsontape_free(t);
+}
+END_TEST
+
 START_TEST(test_surrogates)
 {
 	struct jsontape	*t;
@@ -227,6 +268,7 @@ jsontape_suite(void)
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_lookup);
+	tcase_add_test(tc, test_members);
 	tcase_add_test(tc, test_surrogates);
 	tcase_add_test(tc, test_wordscan);
 	suite_add_tcase(s, tc);
