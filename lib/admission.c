@@ -125,20 +125,20 @@ static const char json_escape[256] = {
 	['\\'] = '\\'
 };
 
-/* The n bytes at s as a JSON string, quoted and escaped (json_escape). */
-static void
-out_json(struct out *o, const char *s, size_t n)
+/*
+ * The n bytes at s escaped (json_escape) as within a JSON string, written
+ * at d, which has room for 6 bytes each (the longest escape); returns the
+ * end. Escaping byte by byte, a string's parts can be written one after
+ * the other, never joined.
+ */
+static char *
+json_escaped(char *d, const char *s, size_t n)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*p = (const unsigned char *)s;
-	char			*d;
 	size_t			 i, k;
 	char			 e;
 
-	/* The longest escape is 6 bytes; the quotes 2 more. */
-	out_grow(o, 6 * n + 2);
-	d = o->buf + o->len;
-	*d++ = '"';
 	for (i = 0; i < n; i++) {
 		/*
 		 * Runs of bytes that need no escape, 16 or 8 at a time: the
@@ -174,7 +174,83 @@ special:
 			d += 6;
 		}
 	}
+	return (d);
+}
+
+/* The n bytes at s as a JSON string, quoted and escaped. */
+static void
+out_json(struct out *o, const char *s, size_t n)
+{
+	char	*d;
+
+	out_grow(o, 6 * n + 2);
+	d = o->buf + o->len;
 	*d++ = '"';
+	d = json_escaped(d, s, n);
+	*d++ = '"';
+	*d = '\0';
+	o->len = (size_t)(d - o->buf);
+}
+
+/* The same, without the quotes: a part of a string. */
+static void
+out_json_chars(struct out *o, const char *s, size_t n)
+{
+	char	*d;
+
+	out_grow(o, 6 * n);
+	d = json_escaped(o->buf + o->len, s, n);
+	*d = '\0';
+	o->len = (size_t)(d - o->buf);
+}
+
+/*
+ * json-c has no base64 encoder: RFC 4648 section 4, by hand. The len
+ * bytes at data written at out, which has room for 4 * ((len + 2) / 3);
+ * returns the end.
+ */
+static char *
+base64_write(char *out, const void *data, size_t len)
+{
+	static const char	 alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char	*in = data;
+	char			*p = out;
+	uint32_t		 v;
+	size_t			 i;
+
+	for (i = 0; i + 3 <= len; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
+		*p++ = alphabet[v >> 18];
+		*p++ = alphabet[(v >> 12) & 0x3f];
+		*p++ = alphabet[(v >> 6) & 0x3f];
+		*p++ = alphabet[v & 0x3f];
+	}
+	if (len - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		*p++ = alphabet[v >> 18];
+		*p++ = alphabet[(v >> 12) & 0x3f];
+		*p++ = '=';
+		*p++ = '=';
+	} else if (len - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		*p++ = alphabet[v >> 18];
+		*p++ = alphabet[(v >> 12) & 0x3f];
+		*p++ = alphabet[(v >> 6) & 0x3f];
+		*p++ = '=';
+	}
+	return (p);
+}
+
+/* The len bytes at data in base64. */
+static void
+out_base64(struct out *o, const void *data, size_t len)
+{
+	char	*d;
+
+	out_grow(o, 4 * ((len + 2) / 3));
+	d = base64_write(o->buf + o->len, data, len);
 	*d = '\0';
 	o->len = (size_t)(d - o->buf);
 }
@@ -614,22 +690,23 @@ record_rewrite(struct review *rv, const char *list, size_t idx,
 	struct admission_result	*res = rv->res;
 	struct entry		*e;
 	char			 path[128];
-	char			*line, *orig;
 
 	list_path(path, sizeof path, "/spec/", list, "/", idx, "/image");
 	patch_op(rv, "replace", path);
 	out_json(&rv->patch, out, strlen(out));
 	out_add(&rv->patch, "}", 1);
 
-	/* A rewritten image is a valid reference: it holds no NUL. */
-	orig = xstrndup(image, image_len);
-	line = xconcat("container \"", key, "\": image ", orig,
-	    " rewritten to ", out, (char *)NULL);
+	/* One string, written in its parts: no line to join and free. */
 	if (rv->warnings.len > 0)
 		out_add(&rv->warnings, ",", 1);
-	out_json(&rv->warnings, line, strlen(line));
-	free(line);
-	free(orig);
+	out_cstr(&rv->warnings, "\"container \\\"");
+	out_json_chars(&rv->warnings, key, strlen(key));
+	out_cstr(&rv->warnings, "\\\": image ");
+	/* A rewritten image is a valid reference: it holds no NUL. */
+	out_json_chars(&rv->warnings, image, image_len);
+	out_cstr(&rv->warnings, " rewritten to ");
+	out_json_chars(&rv->warnings, out, strlen(out));
+	out_add(&rv->warnings, "\"", 1);
 
 	e = entry_get(rv, key);
 	free(e->mirrored);
@@ -1038,8 +1115,6 @@ review_respond(struct review *rv, const char *api, const char *uid,
     size_t uid_len)
 {
 	struct out	 o = { NULL, 0, 0 }, audit = { NULL, 0, 0 };
-	char		*b64;
-	size_t		 len;
 
 	/* Members in json-c's order of insertion, as gilly always wrote them. */
 	out_add(&o, "{", 1);
@@ -1052,13 +1127,10 @@ review_respond(struct review *rv, const char *api, const char *uid,
 	if (rv->res->kind == ADMISSION_PATCHED) {
 		if (rv->patch.len > 0) {
 			out_add(&rv->patch, "]", 1);
-			b64 = admission_base64(rv->patch.buf, rv->patch.len,
-			    &len);
 			/* base64 needs no escape. */
 			out_cstr(&o, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
-			out_add(&o, b64, len);
+			out_base64(&o, rv->patch.buf, rv->patch.len);
 			out_add(&o, "\"", 1);
-			free(b64);
 		}
 		out_cstr(&o, ",\"warnings\":[");
 		if (rv->warnings.len > 0)
@@ -1284,42 +1356,16 @@ admission_kind_name(enum admission_kind kind)
 	return ("unknown");
 }
 
-/* json-c has no base64 encoder: RFC 4648 section 4, by hand. */
 char *
 admission_base64(const void *data, size_t len, size_t *outlen)
 {
-	static const char	 alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char	*in = data;
-	char			*out, *p;
-	uint32_t		 v;
-	size_t			 i;
+	char	*out, *end;
 
-	p = out = xmalloc(4 * ((len + 2) / 3) + 1);
-	for (i = 0; i + 3 <= len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-		*p++ = alphabet[v >> 18];
-		*p++ = alphabet[(v >> 12) & 0x3f];
-		*p++ = alphabet[(v >> 6) & 0x3f];
-		*p++ = alphabet[v & 0x3f];
-	}
-	if (len - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		*p++ = alphabet[v >> 18];
-		*p++ = alphabet[(v >> 12) & 0x3f];
-		*p++ = '=';
-		*p++ = '=';
-	} else if (len - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		*p++ = alphabet[v >> 18];
-		*p++ = alphabet[(v >> 12) & 0x3f];
-		*p++ = alphabet[(v >> 6) & 0x3f];
-		*p++ = '=';
-	}
-	*p = '\0';
+	out = xmalloc(4 * ((len + 2) / 3) + 1);
+	end = base64_write(out, data, len);
+	*end = '\0';
 	if (outlen != NULL)
-		*outlen = (size_t)(p - out);
+		*outlen = (size_t)(end - out);
 	return (out);
 }
 
