@@ -227,14 +227,18 @@ serving "plain HTTP"
 
 check "the workers log to the server's stderr" \
     grep -qF '[Mutate] Received POD create event' "$HTTPS_ERR"
-# bin-copy-environment: the workers see the table's path and TZ, nothing
-# of lighttpd's environment. (lighttpd adds PHP_FCGI_CHILDREN=1 to every
-# backend it spawns, for PHP's sake.)
+# bin-copy-environment: the workers see the table's path, glibc's malloc
+# setting and TZ, nothing of lighttpd's environment. (lighttpd adds
+# PHP_FCGI_CHILDREN=1 to every backend it spawns, for PHP's sake.)
+printf 'GILLY_CONFIG=%s\nGLIBC_TUNABLES=glibc.malloc.tcache_count=64\n' \
+    "$HTTPS_TABLE" | sort >"$TMP/env.expected"
 for w in $(https_workers); do
 	tr '\0' '\n' <"/proc/$w/environ" |
-	    grep -v -e '^TZ=' -e '^PHP_FCGI_CHILDREN=1$' >"$TMP/env" || :
-	if echo "GILLY_CONFIG=$HTTPS_TABLE" | cmp -s - "$TMP/env"; then
-		pass "worker $w: GILLY_CONFIG alone in its environment"
+	    grep -v -e '^TZ=' -e '^PHP_FCGI_CHILDREN=1$' | sort >"$TMP/env" ||
+	    :
+	if cmp -s "$TMP/env.expected" "$TMP/env"; then
+		pass "worker $w: GILLY_CONFIG and GLIBC_TUNABLES alone in its" \
+		    "environment"
 	else
 		fail "worker $w: environment:"
 		sed 's/^/#	/' "$TMP/env"
