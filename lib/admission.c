@@ -110,6 +110,14 @@ out_cstr(struct out *o, const char *s)
 	out_add(o, s, strlen(s));
 }
 
+/* A string literal, its length known when compiled. */
+#define out_literal(o, lit)	out_add((o), "" lit, sizeof (lit) - 1)
+/*
+ * "key": of a literal key that needs no JSON escape (gilly's own names):
+ * written as it is, where out_key() escapes a name byte by byte.
+ */
+#define out_literal_key(o, key)	out_literal((o), "\"" key "\":")
+
 /*
  * The escape of each byte in a JSON string, as json-c's
  * json_object_to_json_string_ext() writes it with JSON_FLAGS: 0 for none
@@ -553,17 +561,20 @@ printable(const char *s, size_t len)
 
 /*
  * Open one JSON Patch operation (RFC 6902 section 4) in the patch, up to
- * its value, which the caller writes, then closes with "}".
+ * its value, which the caller writes, then closes with "}". Neither op
+ * (an operation's name) nor path needs a JSON escape, and they are
+ * written as they are: every path is gilly's own, of list names, indexes
+ * and the annotation's name (JSON Pointer escapes are '~0' and '~1').
  */
 static void
 patch_op(struct review *rv, const char *op, const char *path)
 {
 	out_add(&rv->patch, rv->patch.len == 0 ? "[" : ",", 1);
-	out_cstr(&rv->patch, "{\"op\":");
-	out_json(&rv->patch, op, strlen(op));
-	out_cstr(&rv->patch, ",\"path\":");
-	out_json(&rv->patch, path, strlen(path));
-	out_cstr(&rv->patch, ",\"value\":");
+	out_literal(&rv->patch, "{\"op\":\"");
+	out_cstr(&rv->patch, op);
+	out_literal(&rv->patch, "\",\"path\":\"");
+	out_cstr(&rv->patch, path);
+	out_literal(&rv->patch, "\",\"value\":");
 }
 
 /*
@@ -699,12 +710,12 @@ record_rewrite(struct review *rv, const char *list, size_t idx,
 	/* One string, written in its parts: no line to join and free. */
 	if (rv->warnings.len > 0)
 		out_add(&rv->warnings, ",", 1);
-	out_cstr(&rv->warnings, "\"container \\\"");
+	out_literal(&rv->warnings, "\"container \\\"");
 	out_json_chars(&rv->warnings, key, strlen(key));
-	out_cstr(&rv->warnings, "\\\": image ");
+	out_literal(&rv->warnings, "\\\": image ");
 	/* A rewritten image is a valid reference: it holds no NUL. */
 	out_json_chars(&rv->warnings, image, image_len);
-	out_cstr(&rv->warnings, " rewritten to ");
+	out_literal(&rv->warnings, " rewritten to ");
 	out_json_chars(&rv->warnings, out, strlen(out));
 	out_add(&rv->warnings, "\"", 1);
 
@@ -938,16 +949,16 @@ patch_annotation(struct review *rv, size_t metadata, size_t annotations)
 	original_record(rv, annotations, &value);
 	if (metadata == 0) {
 		patch_op(rv, "add", "/metadata");
-		out_cstr(&rv->patch, "{\"annotations\":{");
-		out_key(&rv->patch, ADMISSION_ANNOTATION_ORIGINAL);
+		out_literal(&rv->patch, "{\"annotations\":{");
+		out_literal_key(&rv->patch, ADMISSION_ANNOTATION_ORIGINAL);
 		out_json(&rv->patch, value.buf, value.len);
-		out_cstr(&rv->patch, "}}}");
+		out_literal(&rv->patch, "}}}");
 	} else if (annotations == 0) {
 		patch_op(rv, "add", "/metadata/annotations");
 		out_add(&rv->patch, "{", 1);
-		out_key(&rv->patch, ADMISSION_ANNOTATION_ORIGINAL);
+		out_literal_key(&rv->patch, ADMISSION_ANNOTATION_ORIGINAL);
 		out_json(&rv->patch, value.buf, value.len);
-		out_cstr(&rv->patch, "}}");
+		out_literal(&rv->patch, "}}");
 	} else {
 		/* "add" of an existing member replaces it (RFC 6902 4.1). */
 		escaped = admission_pointer_escape(ADMISSION_ANNOTATION_ORIGINAL,
@@ -969,7 +980,7 @@ error_body(struct admission_result *res, const char *msg)
 	struct out	 o = { NULL, 0, 0 };
 
 	out_add(&o, "{", 1);
-	out_key(&o, "error");
+	out_literal_key(&o, "error");
 	out_json(&o, msg, strlen(msg));
 	out_add(&o, "}", 1);
 	res->body = o.buf;
@@ -1118,36 +1129,37 @@ review_respond(struct review *rv, const char *api, const char *uid,
 
 	/* Members in json-c's order of insertion, as gilly always wrote them. */
 	out_add(&o, "{", 1);
-	out_key(&o, "apiVersion");
+	out_literal_key(&o, "apiVersion");
 	out_json(&o, api, strlen(api));
-	out_cstr(&o, ",\"kind\":\"AdmissionReview\",\"response\":{");
-	out_key(&o, "uid");
+	out_literal(&o, ",\"kind\":\"AdmissionReview\",\"response\":{");
+	out_literal_key(&o, "uid");
 	out_json(&o, uid, uid_len);
-	out_cstr(&o, ",\"allowed\":true");
+	out_literal(&o, ",\"allowed\":true");
 	if (rv->res->kind == ADMISSION_PATCHED) {
 		if (rv->patch.len > 0) {
 			out_add(&rv->patch, "]", 1);
 			/* base64 needs no escape. */
-			out_cstr(&o, ",\"patchType\":\"JSONPatch\",\"patch\":\"");
+			out_literal(&o, ",\"patchType\":\"JSONPatch\","
+			    "\"patch\":\"");
 			out_base64(&o, rv->patch.buf, rv->patch.len);
 			out_add(&o, "\"", 1);
 		}
-		out_cstr(&o, ",\"warnings\":[");
+		out_literal(&o, ",\"warnings\":[");
 		if (rv->warnings.len > 0)
 			out_add(&o, rv->warnings.buf, rv->warnings.len);
-		out_cstr(&o, "],\"auditAnnotations\":{");
-		out_key(&o, ADMISSION_AUDIT_ORIGINAL);
+		out_literal(&o, "],\"auditAnnotations\":{");
+		out_literal_key(&o, ADMISSION_AUDIT_ORIGINAL);
 		out_entries(&audit, rv, 1);
 		out_json(&o, audit.buf, audit.len);
 		out_add(&o, ",", 1);
-		out_key(&o, ADMISSION_AUDIT_MIRRORED);
+		out_literal_key(&o, ADMISSION_AUDIT_MIRRORED);
 		audit.len = 0;
 		out_entries(&audit, rv, 0);
 		out_json(&o, audit.buf, audit.len);
 		out_add(&o, "}", 1);
 		free(audit.buf);
 	}
-	out_cstr(&o, "}}");
+	out_literal(&o, "}}");
 	rv->res->body = o.buf;
 	rv->res->body_len = o.len;
 }
