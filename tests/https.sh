@@ -230,7 +230,7 @@ check "the workers log to the server's stderr" \
 # bin-copy-environment: the workers see the table's path, glibc's malloc
 # setting and TZ, nothing of lighttpd's environment. (lighttpd adds
 # PHP_FCGI_CHILDREN=1 to every backend it spawns, for PHP's sake.)
-printf 'GILLY_CONFIG=%s\nGLIBC_TUNABLES=glibc.malloc.tcache_count=64\n' \
+printf 'GILLY_CONFIG=%s\nGLIBC_TUNABLES=glibc.malloc.tcache_count=32\n' \
     "$HTTPS_TABLE" | sort >"$TMP/env.expected"
 for w in $(https_workers); do
 	tr '\0' '\n' <"/proc/$w/environ" |
