@@ -57,7 +57,7 @@ set -eu
 : "${BENCH_PROTOS:=h1 h2}"
 : "${BENCH_COMPACT:=1}"
 : "${BENCH_BASELINE:=}"
-: "${BENCH_BASELINE_CONF:=$BENCH_CONF}"
+: "${BENCH_BASELINE_CONF:=}"
 
 prog=e2e.sh
 die() {
@@ -73,6 +73,9 @@ done
 [ -x "$CEILING" ] || die "$CEILING is not an executable"
 [ -z "$BENCH_BASELINE" ] || [ -x "$BENCH_BASELINE" ] ||
     die "$BENCH_BASELINE is not an executable"
+[ -n "$BENCH_BASELINE" ] || [ -z "$BENCH_BASELINE_CONF" ] ||
+    die "BENCH_BASELINE_CONF is the baseline's: set BENCH_BASELINE too"
+: "${BENCH_BASELINE_CONF:=$BENCH_CONF}"
 [ -r "$BENCH_REVIEW" ] || die "$BENCH_REVIEW: no such review"
 for c in "$BENCH_CONF" "$BENCH_CEILING_CONF" "$BENCH_BASELINE_CONF"; do
 	[ -r "$c" ] || die "$c: no such lighttpd configuration"
