@@ -4,9 +4,10 @@
 #
 # The end-to-end runs (e2e.sh) measure CPU time, which moves by a few µs a
 # request from run to run on a shared machine; an optimisation worth one
-# µs is lost in it. Instructions do not move: this runs each program as
-# the one worker of a lighttpd with the pod's configuration (unchanged, on
-# 127.0.0.1 over TLS), under valgrind --tool=callgrind, posts the review
+# µs is lost in it. Instructions barely move (gilly's by a few, with the
+# log's timestamps): this runs each program as the one worker of a
+# lighttpd with the pod's configuration (unchanged, on 127.0.0.1 over
+# TLS), under valgrind --tool=callgrind, posts the review
 # PROFILE_WARM times, zeroes the counts, posts it PROFILE_N times more
 # over one connection, and prints the worker's instructions per request:
 # libfcgi, the request's parsing, the review and the answer, but not the
