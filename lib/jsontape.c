@@ -599,26 +599,13 @@ key_name(struct jsontape *t, size_t i)
 	return (t->text + t->tok[i].start);
 }
 
-size_t
-jsontape_member(struct jsontape *t, size_t obj, const char *key)
-{
-	const char	*name;
-	size_t		 i, end, found = 0;
-
-	if (t->tok[obj].type != JSONTAPE_OBJECT)
-		return (0);
-	end = t->tok[obj].next;
-	for (i = obj + 1; i < end; i = t->tok[i + 1].next) {
-		name = key_name(t, i);
-		if (name[0] == key[0] && strcmp(name, key) == 0)
-			found = i + 1;
-	}
-	return (found);
-}
-
-void
-jsontape_members(struct jsontape *t, size_t obj, const char *const keys[],
-    size_t n, size_t out[])
+/*
+ * What jsontape_members() does, inlined in both it and jsontape_member():
+ * there, with n a constant 1, the loop over the keys goes away.
+ */
+INLINE void
+members(struct jsontape *t, size_t obj, const char *const keys[], size_t n,
+    size_t out[])
 {
 	const char	*name;
 	size_t		 i, j, end;
@@ -638,6 +625,22 @@ jsontape_members(struct jsontape *t, size_t obj, const char *const keys[],
 				break;
 			}
 	}
+}
+
+size_t
+jsontape_member(struct jsontape *t, size_t obj, const char *key)
+{
+	size_t	 found;
+
+	members(t, obj, &key, 1, &found);
+	return (found);
+}
+
+void
+jsontape_members(struct jsontape *t, size_t obj, const char *const keys[],
+    size_t n, size_t out[])
+{
+	members(t, obj, keys, n, out);
 }
 
 /* Counted when asked, rarely: the scanner does not count as it goes. */
