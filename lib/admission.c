@@ -22,6 +22,7 @@
 #include <json-c/json_object_iterator.h>
 
 #include "admission.h"
+#include "hash.h"
 #include "jsontape.h"
 #include "log.h"
 #include "mirror.h"
@@ -647,17 +648,6 @@ old_container(struct jsontape *t, size_t old, const char *list,
 	return (0);
 }
 
-/* FNV-1a over a C string. */
-static size_t
-key_hash(const char *s)
-{
-	uint32_t	 h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return (h);
-}
-
 /*
  * The entry for key, a new one (no images yet) when there is none. An
  * index keeps this constant-time: a Pod of many containers costs linearly.
@@ -675,14 +665,16 @@ entry_get(struct review *rv, const char *key)
 		rv->index = xcalloc(rv->index_size, sizeof *rv->index);
 		mask = rv->index_size - 1;
 		for (j = 0; j < rv->nentries; j++) {
-			for (i = key_hash(rv->entries[j].key) & mask;
+			for (i = hash_bytes(rv->entries[j].key,
+			    strlen(rv->entries[j].key)) & mask;
 			    rv->index[i] != 0; i = (i + 1) & mask)
 				;
 			rv->index[i] = j + 1;
 		}
 	}
 	mask = rv->index_size - 1;
-	for (i = key_hash(key) & mask; rv->index[i] != 0; i = (i + 1) & mask)
+	for (i = hash_bytes(key, strlen(key)) & mask; rv->index[i] != 0;
+	    i = (i + 1) & mask)
 		if (strcmp(rv->entries[rv->index[i] - 1].key, key) == 0)
 			return (&rv->entries[rv->index[i] - 1]);
 	if (rv->nentries == rv->entries_size) {

@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "imageref.h"
+#include "memo.h"
 #include "mirror.h"
 
 #define NAME_MAX_LEN	255		/* longest source or target accepted */
@@ -81,6 +83,7 @@ struct mirror {
 	struct htab	 namespaces;
 	struct rule	*rules;
 	size_t		 nrules;
+	struct memo	*memo;		/* NULL: off, mirror_set_memo() */
 };
 
 enum source_kind {
@@ -88,20 +91,6 @@ enum source_kind {
 	SOURCE_WILD,
 	SOURCE_ANY
 };
-
-/* FNV-1a: short keys, no adversary that could choose them but the admin. */
-static uint64_t
-hash_bytes(const char *s, size_t len)
-{
-	uint64_t	h = 14695981039346656037ULL;
-	size_t		i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return (h);
-}
 
 static void
 htab_init(struct htab *h)
@@ -581,6 +570,7 @@ mirror_new(void)
 	htab_init(&m->tpath);
 	htab_init(&m->thost);
 	htab_init(&m->namespaces);
+	m->memo = memo_new();
 	return (m);
 }
 
@@ -605,7 +595,19 @@ mirror_free(struct mirror *m)
 	htab_free(&m->tpath);
 	htab_free(&m->thost);
 	htab_free(&m->namespaces);
+	memo_free(m->memo);
 	free(m);
+}
+
+void
+mirror_set_memo(struct mirror *m, int on)
+{
+	if (on && m->memo == NULL)
+		m->memo = memo_new();
+	else if (!on) {
+		memo_free(m->memo);
+		m->memo = NULL;
+	}
 }
 
 int
@@ -911,9 +913,10 @@ mirror_result_stays(const struct mirror *m, const struct rule *r,
 	return (rv);
 }
 
-enum mirror_outcome
-mirror_rewrite(const struct mirror *m, const char *image, size_t len,
-    char **out, struct mirror_match *match, char **cause)
+/* mirror_rewrite() without its memo. */
+static void
+rewrite(const struct mirror *m, const char *image, size_t len, char **out,
+    struct mirror_match *match, char **cause)
 {
 	struct mirror_match	 mm;
 	struct imageref		*ref = NULL, *result = NULL;
@@ -962,11 +965,26 @@ mirror_rewrite(const struct mirror *m, const char *image, size_t len,
 		mm.outcome = MIRROR_REFUSED;
 	}
 end:
-	if (match != NULL)
-		*match = mm;
+	*match = mm;
 	imageref_free(ref);
 	imageref_free(result);
 	free(key);
 	free(why);
+}
+
+enum mirror_outcome
+mirror_rewrite(const struct mirror *m, const char *image, size_t len,
+    char **out, struct mirror_match *match, char **cause)
+{
+	struct mirror_match	 mm;
+
+	if (m->memo == NULL || !memo_find(m->memo, image, len, out, &mm)) {
+		rewrite(m, image, len, out, &mm, cause);
+		if (m->memo != NULL)
+			memo_keep(m->memo, image, len, mm.outcome ==
+			    MIRROR_REWRITTEN ? *out : NULL, &mm);
+	}
+	if (match != NULL)
+		*match = mm;
 	return (mm.outcome);
 }

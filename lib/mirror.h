@@ -64,9 +64,20 @@ size_t		 mirror_rule_count(const struct mirror *);
  * match (if not NULL). new: *out is set, and must be freed by the caller, only
  * for MIRROR_REWRITTEN; *cause only for MIRROR_INVALID and MIRROR_REFUSED
  * (cause may be NULL).
+ *
+ * The table remembers the answers for the images it saw last (lib/memo.h),
+ * so that the same image again costs a hash and a copy: one table is for
+ * one thread at a time.
  */
 enum mirror_outcome mirror_rewrite(const struct mirror *, const char *image,
 		    size_t len, char **out, struct mirror_match *match,
 		    char **cause);
+
+/*
+ * Whether mirror_rewrite() remembers its answers: on in a new table. Off,
+ * every image is worked out afresh: for benchmarks, and for tests that
+ * compare the two.
+ */
+void		 mirror_set_memo(struct mirror *, int on);
 
 #endif

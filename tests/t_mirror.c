@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memo.h"
 #include "mirror.h"
 
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
@@ -79,15 +80,25 @@ check_one(const struct mirror *m, const struct expect *e)
 	free(cause);
 }
 
+/*
+ * Every expectation three ways: worked out afresh (the memo off), then
+ * with the memo, when it first sees each image and when it sees it again.
+ */
 static void
 check_all(const struct def *defs, size_t ndefs, const struct expect *e,
     size_t n)
 {
 	struct mirror	*m = load(defs, ndefs);
 	size_t		 i;
+	int		 pass;
 
+	mirror_set_memo(m, 0);
 	for (i = 0; i < n; i++)
 		check_one(m, &e[i]);
+	mirror_set_memo(m, 1);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < n; i++)
+			check_one(m, &e[i]);
 	mirror_free(m);
 }
 
@@ -939,6 +950,124 @@ START_TEST(t_namespaces)
 }
 END_TEST
 
+/* The whole answer for image, as one string to compare. */
+static char *
+answer(const struct mirror *m, const char *image)
+{
+	struct mirror_match	 mm;
+	char			*out = NULL, *cause = NULL, *s;
+
+	memset(&mm, 0x5a, sizeof mm);
+	mirror_rewrite(m, image, strlen(image), &out, &mm, &cause);
+	s = xasprintf("%d|%s|%s|%s|%s", (int)mm.outcome,
+	    out != NULL ? out : "-", mm.registry, mm.source,
+	    cause != NULL ? cause : "-");
+	free(out);
+	free(cause);
+	return (s);
+}
+
+/*
+ * Many more images than the memo has slots, each seen several times and
+ * in several orders, so that answers are kept, found and replaced: every
+ * answer must be the one worked out afresh.
+ */
+START_TEST(t_memo_same_answers)
+{
+	static const struct def defs[] = {
+		{ "gcr.io", "my.internal.repo" },
+		{ "docker.io", "my.internal.repo/dockerhub" },
+		{ "docker.io/mycompany", NULL },
+		{ "*.gcr.io", "my.internal.repo/{registry}" },
+		{ "quay.io", "docker.io/x" },
+		{ "quay.io/refused", "docker.io/bar" },
+		{ "*", "my.internal.repo/{registry}" },
+	};
+	static const char *const shapes[] = {
+		"gcr.io/team/app-%d:1", "app-%d", "eu.gcr.io/a/b%d@" DIGEST,
+		"docker.io/mycompany/x%d", "my.internal.repo/y%d",
+		"r%d.example:5000/z", "Bad%d", "quay.io/q%d",
+		"quay.io/refused:%d",
+	};
+	struct mirror	*fresh = load(defs, NITEMS(defs));
+	struct mirror	*memo = load(defs, NITEMS(defs));
+	char		 image[128], *a, *b;
+	int		 pass, i, j, k;
+
+	mirror_set_memo(fresh, 0);
+	for (pass = 0; pass < 3; pass++) {
+		for (i = 0; i < 400; i++) {
+			/* Forward, backward, then every image beside image 0. */
+			k = pass == 1 ? 399 - i : pass == 2 && i % 2 ? 0 : i;
+			for (j = 0; j < (int)NITEMS(shapes); j++) {
+				snprintf(image, sizeof image, shapes[j], k);
+				a = answer(fresh, image);
+				b = answer(memo, image);
+				ck_assert_msg(strcmp(a, b) == 0,
+				    "%s: afresh %s, with the memo %s", image, a,
+				    b);
+				free(a);
+				free(b);
+			}
+		}
+	}
+	mirror_free(fresh);
+	mirror_free(memo);
+}
+END_TEST
+
+/* What the memo keeps and what it leaves out, through its own interface. */
+START_TEST(t_memo_keeps)
+{
+	struct memo		*m = memo_new();
+	struct mirror_match	 mm, got;
+	char			 long_image[700], *out = NULL;
+
+	memset(&mm, 0, sizeof mm);
+	mm.outcome = MIRROR_REWRITTEN;
+	strcpy(mm.registry, "gcr.io");
+	strcpy(mm.source, "gcr.io");
+	ck_assert_int_eq(memo_find(m, "gcr.io/a", 8, &out, &got), 0);
+	memo_keep(m, "gcr.io/a", 8, "mirror.example/a", &mm);
+	ck_assert_int_eq(memo_find(m, "gcr.io/a", 8, &out, &got), 1);
+	ck_assert_str_eq(out, "mirror.example/a");
+	ck_assert_int_eq(got.outcome, MIRROR_REWRITTEN);
+	ck_assert_str_eq(got.registry, "gcr.io");
+	ck_assert_str_eq(got.source, "gcr.io");
+	free(out);
+	out = NULL;
+
+	/* Bytes, not C strings: a prefix or an embedded NUL is another image. */
+	ck_assert_int_eq(memo_find(m, "gcr.io/", 7, &out, &got), 0);
+	ck_assert_int_eq(memo_find(m, "gcr.io/a\0", 9, &out, &got), 0);
+
+	/* No out but for MIRROR_REWRITTEN. */
+	mm.outcome = MIRROR_NO_RULE;
+	mm.source[0] = '\0';
+	memo_keep(m, "quay.io/b", 9, NULL, &mm);
+	ck_assert_int_eq(memo_find(m, "quay.io/b", 9, &out, &got), 1);
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(got.outcome, MIRROR_NO_RULE);
+	ck_assert_str_eq(got.source, "");
+
+	/* Answers with a cause are worked out again each time. */
+	mm.outcome = MIRROR_INVALID;
+	memo_keep(m, "Bad", 3, NULL, &mm);
+	ck_assert_int_eq(memo_find(m, "Bad", 3, &out, &got), 0);
+	mm.outcome = MIRROR_REFUSED;
+	memo_keep(m, "quay.io/c", 9, NULL, &mm);
+	ck_assert_int_eq(memo_find(m, "quay.io/c", 9, &out, &got), 0);
+
+	/* An image longer than any a registry serves is not kept. */
+	memset(long_image, 'a', sizeof long_image);
+	mm.outcome = MIRROR_NO_RULE;
+	memo_keep(m, long_image, sizeof long_image, NULL, &mm);
+	ck_assert_int_eq(memo_find(m, long_image, sizeof long_image, &out,
+	    &got), 0);
+	memo_free(m);
+}
+END_TEST
+
 static Suite *
 mirror_suite(void)
 {
@@ -968,6 +1097,11 @@ mirror_suite(void)
 	tcase_add_test(tc, t_invalid_targets);
 	tcase_add_test(tc, t_duplicates);
 	tcase_add_test(tc, t_namespaces);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memo");
+	tcase_add_test(tc, t_memo_same_answers);
+	tcase_add_test(tc, t_memo_keeps);
 	suite_add_tcase(s, tc);
 	return (s);
 }

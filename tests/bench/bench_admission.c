@@ -14,13 +14,18 @@
  *   Pod of about 1 MiB (large annotation and environment);
  * - the 1-container Pod against tables of 10, 1,000 and 10,000 rules (flat:
  *   matching is a few hash probes, not a scan).
+ * review_us is the same review again and again, as the Pods of one
+ * Deployment are: the table's memo (lib/memo.h) answers its images.
+ * new_us is the same with the memo off, as if every image were new. The
+ * table sizes are measured that way only: there, the lookup is the point.
  * Logging is silenced (log_set_quiet): the log line costs a write(2),
  * which is not the handler's work. BENCH_LOG=1 keeps the lines (on
  * stderr), for their formatting's share (with BENCH_PROFILE, say).
  *
  * BENCH_PROFILE=N: nothing of the above, only N reviews of POD compacted,
  * in profile_reviews(), for a profiler: make bench-profile runs callgrind
- * over that function alone and prints the instructions per review.
+ * over that function alone and prints the instructions per review. With
+ * BENCH_MEMO=0 as well, the table's memo is off.
  */
 #include "common.h"
 
@@ -330,18 +335,26 @@ base_name(const char *path)
 	return ((p = strrchr(path, '/')) != NULL ? p + 1 : path);
 }
 
+/*
+ * One line: b reviewed with the memo on (unless memo says not) and off,
+ * and parsed by json-c alone (if parse).
+ */
 static void
-row(const char *name, const struct mirror *table, const struct body *b,
+row(const char *name, struct mirror *table, const struct body *b, int memo,
     int parse)
 {
 	const char	*kind;
 	size_t		 size, rewrites;
-	double		 us;
 
 	kind = review_once(table, b, &size, &rewrites);
-	us = measure(work_review, table, b);
-	printf("%-34s %8zu %9s %4zu %8zu %9.2f", name, b->len, kind,
-	    rewrites, size, us);
+	printf("%-34s %8zu %9s %4zu %8zu", name, b->len, kind, rewrites, size);
+	if (memo)
+		printf(" %9.2f", measure(work_review, table, b));
+	else
+		printf(" %9s", "-");
+	mirror_set_memo(table, 0);
+	printf(" %9.2f", measure(work_review, table, b));
+	mirror_set_memo(table, 1);
 	if (parse)
 		printf(" %9.2f", measure(work_parse, NULL, b));
 	printf("\n");
@@ -351,8 +364,8 @@ row(const char *name, const struct mirror *table, const struct body *b,
 static void
 header(const char *title, int parse)
 {
-	printf("\n%s\n%-34s %8s %9s %4s %8s %9s", title, "review", "bytes",
-	    "kind", "rw", "response", "review_us");
+	printf("\n%s\n%-34s %8s %9s %4s %8s %9s %9s", title, "review",
+	    "bytes", "kind", "rw", "response", "review_us", "new_us");
 	if (parse)
 		printf(" %9s", "jsonc_us");
 	printf("\n");
@@ -381,7 +394,8 @@ main(int argc, char **argv)
 	const char		*e, *name;
 	char			*conf, *cause = NULL, label[64];
 	size_t			 i;
-	int			 k;
+	long			 n;
+	int			 k, memo;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: bench_admission TABLE POD "
@@ -397,12 +411,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_admission: %s\n", cause);
 		return (1);
 	}
-	if ((e = getenv("BENCH_PROFILE")) != NULL && atol(e) > 0) {
+	if ((e = getenv("BENCH_PROFILE")) != NULL && (n = atol(e)) > 0) {
+		memo = (e = getenv("BENCH_MEMO")) == NULL || atoi(e) != 0;
+		mirror_set_memo(table, memo);
 		read_file(argv[2], &b);
 		compact(&b, &c);
-		profile_reviews(table, &c, atol(e));
-		printf("%ld reviews of %s, compact (%zu bytes)\n", atol(e),
-		    base_name(argv[2]), c.len);
+		profile_reviews(table, &c, n);
+		printf("%ld reviews of %s, compact (%zu bytes), memo %s\n", n,
+		    base_name(argv[2]), c.len, memo ? "on" : "off");
 		free(c.data);
 		free(b.data);
 		mirror_free(table);
@@ -422,9 +438,9 @@ main(int argc, char **argv)
 		if (k > 2 && strcmp(name, base_name(argv[2])) == 0)
 			continue;
 		read_file(argv[k], &b);
-		row(name, table, &b, 1);
+		row(name, table, &b, 1, 1);
 		compact(&b, &c);
-		row("  compact", table, &c, 1);
+		row("  compact", table, &c, 1, 1);
 		free(c.data);
 		free(b.data);
 	}
@@ -440,18 +456,18 @@ main(int argc, char **argv)
 		make_pod(root, sizes[i], 0, 0, &b);
 		snprintf(label, sizeof label, "%d container%s", sizes[i],
 		    sizes[i] == 1 ? "" : "s");
-		row(label, table, &b, 1);
+		row(label, table, &b, 1, 1);
 		free(b.data);
 	}
 	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		make_pod(root, sizes[i], 1, 0, &b);
 		snprintf(label, sizeof label, "%d container%s, on the mirror",
 		    sizes[i], sizes[i] == 1 ? "" : "s");
-		row(label, table, &b, 1);
+		row(label, table, &b, 1, 1);
 		free(b.data);
 	}
 	make_pod(root, 1, 0, 512 * 1024, &b);
-	row("1 MiB Pod (env, annotation)", table, &b, 1);
+	row("1 MiB Pod (env, annotation)", table, &b, 1, 1);
 	free(b.data);
 
 	make_pod(root, 1, 0, 0, &b);
@@ -460,7 +476,7 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		t = make_table(rules[i], conf);
 		snprintf(label, sizeof label, "%zu rules", mirror_rule_count(t));
-		row(label, t, &b, 0);
+		row(label, t, &b, 0, 0);
 		mirror_free(t);
 	}
 	free(conf);

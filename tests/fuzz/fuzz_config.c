@@ -9,7 +9,9 @@
  * that is no valid reference is MIRROR_INVALID, and one that is never is;
  * a rewritten image is a valid reference that
  * keeps the tag and digest byte for byte, and lies under a target, so that
- * rewriting it again is MIRROR_ALREADY (or, at the least, the same string).
+ * rewriting it again is MIRROR_ALREADY (or, at the least, the same string);
+ * the same image a second time (the answer kept in the table's memo, when
+ * it keeps one) gets the same answer to the byte.
  *
  * Besides a fixed list, the images rewritten are those of the input's lines
  * "#img IMAGE": a YAML comment, so the fuzzer mutates table and images
@@ -105,15 +107,22 @@ well_formed_cause(const char *cause)
 	return (*p == ' ' && p[1] != '\0');
 }
 
-/* Rewrite the len bytes at image with m, and once more what came out. */
+/* Both NULL, or the same string. */
+static int
+same(const char *a, const char *b)
+{
+	return (a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0);
+}
+
+/* Rewrite the len bytes at image with m twice, and once more what came out. */
 static void
 check_rewrite(const struct mirror *m, const char *image, size_t len)
 {
-	struct mirror_match	 match, match2;
+	struct mirror_match	 match, match2, again;
 	enum mirror_outcome	 o, o2;
 	struct imageref		*in = NULL, *res = NULL;
 	char			*out = NULL, *out2 = NULL, *why = NULL;
-	char			*why2 = NULL;
+	char			*why2 = NULL, *out_again = NULL, *why_again = NULL;
 	int			 valid;
 
 	valid = imageref_parse(image, len, &in, &why) == 0;
@@ -134,6 +143,16 @@ check_rewrite(const struct mirror *m, const char *image, size_t len)
 	FUZZ_REQUIRE((o == MIRROR_INVALID || o == MIRROR_REFUSED) ==
 	    (why != NULL), "%s with cause "
 	    "%s", outcome_name(o), why != NULL ? why : "NULL");
+
+	FUZZ_REQUIRE(mirror_rewrite(m, image, len, &out_again, &again,
+	    &why_again) == o && again.outcome == o && same(out, out_again) &&
+	    strcmp(match.registry, again.registry) == 0 &&
+	    strcmp(match.source, again.source) == 0 && same(why, why_again),
+	    "\"%.*s\" answered %s %s (%s, %s), then %s %s (%s, %s)", (int)len,
+	    image, outcome_name(o), out != NULL ? out : why != NULL ? why : "",
+	    match.registry, match.source, outcome_name(again.outcome),
+	    out_again != NULL ? out_again : why_again != NULL ? why_again : "",
+	    again.registry, again.source);
 	if (o != MIRROR_REWRITTEN)
 		goto end;
 
@@ -160,6 +179,8 @@ end:
 	imageref_free(in);
 	imageref_free(res);
 	free(out);
+	free(out_again);
+	free(why_again);
 	free(out2);
 	free(why);
 	free(why2);
