@@ -13,6 +13,8 @@
  */
 #include "common.h"
 
+#include <search.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,6 @@
 #include <json-c/json_object_iterator.h>
 
 #include "admission.h"
-#include "hash.h"
 #include "jsontape.h"
 #include "log.h"
 #include "mirror.h"
@@ -58,11 +59,11 @@ struct out {
  * mirrored-images objects. Keys are C strings, as json-c's are: a second
  * rewrite under the same key replaces the first in its place.
  */
-struct entry {
-	char		*key;
+struct image_entry {
 	const char	*original;	/* borrowed from the tape */
 	size_t		 original_len;
 	char		*mirrored;
+	char		 key[];
 };
 
 /* What one review is about, and what it produces so far. */
@@ -74,11 +75,10 @@ struct review {
 	int			 ephemeral_only; /* the subresource */
 	size_t			 old_spec;	/* oldObject.spec or 0 */
 	struct out		 patch;		/* "[" and the operations */
-	struct entry		*entries;
+	struct image_entry	**entries;	/* as first rewritten */
 	size_t			 nentries;
 	size_t			 entries_size;
-	size_t			*index;		/* entries by key: i + 1, or 0 */
-	size_t			 index_size;	/* a power of 2 */
+	void			*keys;		/* the entries' keys, tsearch(3) */
 	struct out		 warnings;	/* JSON strings, comma-separated */
 	size_t			 registries_size;
 };
@@ -611,25 +611,66 @@ list_path(char *buf, size_t size, const char *head, const char *list,
 }
 
 /*
- * Find in list old (an array of oldObject's containers, or 0) the
- * container named name. Returns 1 with *image (NULL when it has none) set,
- * 0 when there is none, -1 with *cause on a wrong type.
+ * Containers are looked up by name in balanced trees (tsearch(3), a
+ * red-black tree in glibc): a scan of oldObject's list for each container
+ * would make an UPDATE cost the square of its containers, and a hash
+ * table could be made to, since the names are the Pod's author's to
+ * choose; no choice of them makes a tree slow.
+ */
+
+/* A container of oldObject's list, by name (struct old_list). */
+struct old_name {
+	const char	*name;
+	size_t		 len;
+	size_t		 item;		/* on the tape */
+	size_t		 pos;		/* in the list, for messages */
+};
+
+/* oldObject's list of one kind of container, indexed when first asked. */
+struct old_list {
+	size_t		 arr;		/* the array, or 0 */
+	int		 indexed;
+	struct old_name	*names;
+	void		*root;		/* of the names, tsearch(3) */
+};
+
+/* Names hold what their JSON strings hold, NULs too: bytes compared. */
+static int
+old_name_cmp(const void *a, const void *b)
+{
+	const struct old_name	*x = a, *y = b;
+	int			 c;
+
+	c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+	return (c != 0 ? c : (x->len > y->len) - (x->len < y->len));
+}
+
+/* For tdestroy(3) of trees whose nodes point to memory freed apart. */
+static void
+keep_node(void *p)
+{
+	(void)p;
+}
+
+/*
+ * Index ol's containers by name, the first of a name standing for it (as
+ * a scan of the list would find it). Every container of the list must be
+ * an object with a string name, if any.
  */
 static int
-old_container(struct jsontape *t, size_t old, const char *list,
-    const char *name, size_t name_len, const char **image, size_t *image_len,
+old_index(struct jsontape *t, struct old_list *ol, const char *list,
     char **cause)
 {
+	struct old_name	*o;
 	const char	*s;
 	char		 path[128];
-	size_t		 i, item, len;
+	size_t		 i, n = 0, item, len;
 
-	*image = NULL;
-	*image_len = 0;
-	if (old == 0)
-		return (0);
-	for (i = 0, item = jsontape_first(t, old); item != 0;
-	    i++, item = jsontape_next(t, old, item)) {
+	ol->indexed = 1;
+	ol->names = xmalloc((jsontape_length(t, ol->arr) + 1) *
+	    sizeof *ol->names);
+	for (i = 0, item = jsontape_first(t, ol->arr); item != 0;
+	    i++, item = jsontape_next(t, ol->arr, item)) {
 		list_path(path, sizeof path, "request.oldObject.spec.", list,
 		    "[", i, "]");
 		if (jsontape_type(t, item) != JSONTAPE_OBJECT)
@@ -638,55 +679,96 @@ old_container(struct jsontape *t, size_t old, const char *list,
 			    item))));
 		if (member_string(t, item, path, "name", &s, &len, cause) == -1)
 			return (-1);
-		if (s == NULL || len != name_len || memcmp(s, name, len) != 0)
+		if (s == NULL)
 			continue;
-		if (member_string(t, item, path, "image", image, image_len,
-		    cause) == -1)
-			return (-1);
-		return (1);
+		o = &ol->names[n++];
+		o->name = s;
+		o->len = len;
+		o->item = item;
+		o->pos = i;
+		if (tsearch(o, &ol->root, old_name_cmp) == NULL)
+			abort();
 	}
 	return (0);
 }
 
 /*
- * The entry for key, a new one (no images yet) when there is none. An
- * index keeps this constant-time: a Pod of many containers costs linearly.
+ * Find in oldObject's list ol the container named name. Returns 1 with
+ * *image (NULL when it has none) set, 0 when there is none, -1 with *cause
+ * on a wrong type.
  */
-static struct entry *
+static int
+old_container(struct jsontape *t, struct old_list *ol, const char *list,
+    const char *name, size_t name_len, const char **image, size_t *image_len,
+    char **cause)
+{
+	struct old_name		 probe;
+	const struct old_name	*o;
+	char			 path[128];
+	void			*node;
+
+	*image = NULL;
+	*image_len = 0;
+	if (ol->arr == 0)
+		return (0);
+	if (!ol->indexed && old_index(t, ol, list, cause) == -1)
+		return (-1);
+	probe.name = name;
+	probe.len = name_len;
+	if ((node = tfind(&probe, &ol->root, old_name_cmp)) == NULL)
+		return (0);
+	o = *(const struct old_name **)node;
+	list_path(path, sizeof path, "request.oldObject.spec.", list, "[",
+	    o->pos, "]");
+	if (member_string(t, o->item, path, "image", image, image_len,
+	    cause) == -1)
+		return (-1);
+	return (1);
+}
+
+static void
+old_list_free(struct old_list *ol)
+{
+	tdestroy(ol->root, keep_node);
+	free(ol->names);
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return (strcmp(a, b));
+}
+
+/*
+ * The entry for key, a new one (no images yet) when there is none. The
+ * tree holds the entries' own keys, each within its entry.
+ */
+static struct image_entry *
 entry_get(struct review *rv, const char *key)
 {
-	struct entry	*e;
-	size_t		 i, j, mask;
+	struct image_entry	*e;
+	const char	**node;
+	size_t		 n;
 
-	if (2 * (rv->nentries + 1) > rv->index_size) {
-		free(rv->index);
-		rv->index_size = rv->index_size == 0 ? 16 :
-		    2 * rv->index_size;
-		rv->index = xcalloc(rv->index_size, sizeof *rv->index);
-		mask = rv->index_size - 1;
-		for (j = 0; j < rv->nentries; j++) {
-			for (i = hash_bytes(rv->entries[j].key,
-			    strlen(rv->entries[j].key)) & mask;
-			    rv->index[i] != 0; i = (i + 1) & mask)
-				;
-			rv->index[i] = j + 1;
-		}
-	}
-	mask = rv->index_size - 1;
-	for (i = hash_bytes(key, strlen(key)) & mask; rv->index[i] != 0;
-	    i = (i + 1) & mask)
-		if (strcmp(rv->entries[rv->index[i] - 1].key, key) == 0)
-			return (&rv->entries[rv->index[i] - 1]);
+	if ((node = tsearch(key, &rv->keys, key_cmp)) == NULL)
+		abort();
+	if (*node != key)
+		return ((struct image_entry *)(void *)(*node -
+		    offsetof(struct image_entry, key)));
+	n = strlen(key);
+	e = xmalloc(sizeof *e + n + 1);
+	e->original = NULL;
+	e->original_len = 0;
+	e->mirrored = NULL;
+	memcpy(e->key, key, n + 1);
+	*node = e->key;
 	if (rv->nentries == rv->entries_size) {
 		rv->entries_size = rv->entries_size == 0 ? 4 :
 		    2 * rv->entries_size;
 		rv->entries = xrealloc(rv->entries, rv->entries_size *
 		    sizeof *rv->entries);
 	}
-	e = &rv->entries[rv->nentries];
-	memset(e, 0, sizeof *e);
-	e->key = xstrdup(key);
-	rv->index[i] = ++rv->nentries;
+	rv->entries[rv->nentries++] = e;
 	return (e);
 }
 
@@ -697,7 +779,7 @@ record_rewrite(struct review *rv, const char *list, size_t idx,
     const struct mirror_match *match)
 {
 	struct admission_result	*res = rv->res;
-	struct entry		*e;
+	struct image_entry		*e;
 	char			 path[128];
 
 	list_path(path, sizeof path, "/spec/", list, "/", idx, "/image");
@@ -747,33 +829,36 @@ review_list(struct review *rv, size_t v, const char *list, char **cause)
 	char			 path[128], keybuf[128], oldpath[64];
 	char			*out = NULL, *why = NULL, *shown;
 	const char		*key;
-	size_t			 arr, old = 0, item, i, name_len, image_len;
+	struct old_list		 old = { 0, 0, NULL, NULL };
+	size_t			 arr, item, i, name_len, image_len;
 	size_t			 old_len, ct[nitems(container_keys)];
-	int			 r;
+	int			 r, found;
 
 	if ((r = member_at(t, v, "request.object.spec", list, JSONTAPE_ARRAY,
 	    &arr, cause)) != 1)
 		return (r);
 	if (rv->update && rv->old_spec != 0) {
 		if (member(t, rv->old_spec, "request.oldObject.spec", list,
-		    JSONTAPE_ARRAY, &old, cause) == -1)
+		    JSONTAPE_ARRAY, &old.arr, cause) == -1)
 			return (-1);
 	}
+	r = -1;
 	for (i = 0, item = jsontape_first(t, arr); item != 0;
 	    i++, item = jsontape_next(t, arr, item)) {
 		list_path(path, sizeof path, "request.object.spec.", list,
 		    "[", i, "]");
-		if (jsontape_type(t, item) != JSONTAPE_OBJECT)
-			return (set_cause(cause, "%s: expected an object, "
-			    "found %s", path, type_name(jsontape_type(t,
-			    item))));
+		if (jsontape_type(t, item) != JSONTAPE_OBJECT) {
+			set_cause(cause, "%s: expected an object, found %s",
+			    path, type_name(jsontape_type(t, item)));
+			goto end;
+		}
 		jsontape_members(t, item, container_keys,
 		    nitems(container_keys), ct);
 		if (member_string_at(t, ct[CT_NAME], path, "name", &name,
 		    &name_len, cause) == -1 ||
 		    member_string_at(t, ct[CT_IMAGE], path, "image", &image,
 		    &image_len, cause) == -1)
-			return (-1);
+			goto end;
 		/* image is optional in the Pod API: nothing to rewrite. */
 		if (image == NULL)
 			continue;
@@ -784,11 +869,11 @@ review_list(struct review *rv, size_t v, const char *list, char **cause)
 			key = keybuf;
 		}
 		if (rv->update && name != NULL) {
-			if ((r = old_container(t, old, list, name, name_len,
-			    &old_image, &old_len, cause)) == -1)
-				return (-1);
+			if ((found = old_container(t, &old, list, name,
+			    name_len, &old_image, &old_len, cause)) == -1)
+				goto end;
 			/* Unchanged by this update: leave it be. */
-			if (r == 1 && old_image != NULL &&
+			if (found == 1 && old_image != NULL &&
 			    old_len == image_len &&
 			    memcmp(old_image, image, image_len) == 0)
 				continue;
@@ -842,7 +927,10 @@ review_list(struct review *rv, size_t v, const char *list, char **cause)
 		free(why);
 		why = NULL;
 	}
-	return (0);
+	r = 0;
+end:
+	old_list_free(&old);
+	return (r);
 }
 
 /*
@@ -852,12 +940,12 @@ review_list(struct review *rv, size_t v, const char *list, char **cause)
 static void
 out_entries(struct out *o, const struct review *rv, int original)
 {
-	const struct entry	*e;
+	const struct image_entry	*e;
 	size_t			 i;
 
 	out_add(o, "{", 1);
 	for (i = 0; i < rv->nentries; i++) {
-		e = &rv->entries[i];
+		e = rv->entries[i];
 		if (i > 0)
 			out_add(o, ",", 1);
 		out_key(o, e->key);
@@ -897,7 +985,7 @@ original_record(struct review *rv, size_t annotations, struct out *o)
 {
 	struct json_tokener	*tok;
 	struct json_object	*merged, *old;
-	const struct entry	*e;
+	const struct image_entry	*e;
 	const char		*s;
 	size_t			 v, len, i;
 
@@ -925,7 +1013,7 @@ original_record(struct review *rv, size_t annotations, struct out *o)
 		abort();
 	merge_strings(merged, old);
 	for (i = 0; i < rv->nentries; i++) {
-		e = &rv->entries[i];
+		e = rv->entries[i];
 		if (json_object_object_add(merged, e->key,
 		    json_object_new_string_len(e->original,
 		    (int)e->original_len)) != 0)
@@ -1322,11 +1410,11 @@ end:
 	} else
 		free(cause);
 	for (i = 0; i < rv.nentries; i++) {
-		free(rv.entries[i].key);
-		free(rv.entries[i].mirrored);
+		free(rv.entries[i]->mirrored);
+		free(rv.entries[i]);
 	}
 	free(rv.entries);
-	free(rv.index);
+	tdestroy(rv.keys, keep_node);
 	free(rv.patch.buf);
 	free(rv.warnings.buf);
 	jsontape_free(t);

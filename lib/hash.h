@@ -1,11 +1,11 @@
 /*
  * hash.h: the hash of byte strings behind gilly's hash tables.
  *
- * Owns the one function that the mirror table's indexes, its memo of
- * answers and a review's index of containers share. FNV-1a: the keys are
- * short (hosts, paths, image references, container names), and it is
- * unkeyed: whoever writes a Pod can choose names that collide, which
- * slows those tables down but never makes them wrong.
+ * Owns the one function that the mirror table's indexes and its memo of
+ * answers share. FNV-1a: the keys are short (hosts, paths, image
+ * references). It is unkeyed: the indexes hold what the table's author
+ * wrote, and images that collide in the memo, whoever chose them, only
+ * push each other out.
  */
 #ifndef GILLY_HASH_H
 #define GILLY_HASH_H

@@ -580,6 +580,74 @@ START_TEST(test_update)
 }
 END_TEST
 
+/* Append the formatted text to the string *s. */
+static void
+append(char **s, const char *fmt, const char *name, int n)
+{
+	char	*part, *joined;
+
+	part = xasprintf(fmt, name, n);
+	joined = xconcat(*s, part, (char *)NULL);
+	free(part);
+	free(*s);
+	*s = joined;
+}
+
+/*
+ * An UPDATE of many containers, oldObject's in the reverse order: each
+ * found by its name wherever it is, the first of a repeated name standing
+ * for it, names compared to the byte (a NUL within too).
+ */
+START_TEST(test_update_many)
+{
+	struct json_object	*ops;
+	char			*old = xstrdup(""), *cur = xstrdup(""), *extra;
+	char			 path[64];
+	size_t			 k;
+	int			 i, n = 3000;
+
+	/* Every third image changed; c6's first entry in oldObject agrees. */
+	append(&old, "{'name':'%s','image':'gcr.io/x:%d'},", "c6", 2);
+	for (i = n - 1; i >= 0; i--) {
+		snprintf(path, sizeof path, "c%d", i);
+		append(&old, "{'name':'%s','image':'gcr.io/x:%d'},", path, 1);
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "c%d", i);
+		append(&cur, "{'name':'%s','image':'gcr.io/x:%d'},", path,
+		    i % 3 == 0 ? 2 : 1);
+	}
+	/* "n\u0000" is not "n": new; "m\u0000" was there already. */
+	append(&old, "{'name':'%s','image':'gcr.io/y:%d'},", "n", 1);
+	append(&old, "{'name':'%s\\u0000','image':'gcr.io/y:%d'}", "m", 1);
+	append(&cur, "{'name':'%s\\u0000','image':'gcr.io/y:%d'},", "n", 1);
+	append(&cur, "{'name':'%s\\u0000','image':'gcr.io/y:%d'}", "m", 1);
+
+	extra = xasprintf(",'oldObject':{'spec':{'containers':[%s]}}", old);
+	free(old);
+	old = xasprintf("{'containers':[%s]}", cur);
+	ck_assert_int_eq(pod("UPDATE", extra, "{}", old), 0);
+	free(extra);
+	free(old);
+	free(cur);
+
+	ck_assert_int_eq(res.kind, ADMISSION_PATCHED);
+	ops = patch();
+	/* 1,000 changed but c6, n, and the annotation. */
+	ck_assert_uint_eq(json_object_array_length(ops), 1001);
+	for (i = 0, k = 0; i < n; i += 3) {
+		if (i == 6)
+			continue;
+		snprintf(path, sizeof path, "/spec/containers/%d/image", i);
+		expect_op(ops, k++, "replace", path,
+		    "\"my.internal.repo/x:2\"");
+	}
+	snprintf(path, sizeof path, "/spec/containers/%d/image", n);
+	expect_op(ops, k, "replace", path, "\"my.internal.repo/y:1\"");
+	json_object_put(ops);
+}
+END_TEST
+
 START_TEST(test_ephemeral_subresource)
 {
 	struct json_object	*ops;
@@ -716,6 +784,16 @@ START_TEST(test_bad_pod)
 	    "[{'name':'a','image':false}]}}", "{}",
 	    "{'containers':[{'name':'a','image':'gcr.io/a'}]}"),
 	    "request.oldObject.spec.containers[0].image: expected a string");
+	/* Every container of oldObject's list, not only those before a match. */
+	expect_bad(pod("UPDATE", ",'oldObject':{'spec':{'containers':"
+	    "[{'name':'a','image':'gcr.io/a'},5]}}", "{}",
+	    "{'containers':[{'name':'a','image':'gcr.io/b'}]}"),
+	    "request.oldObject.spec.containers[1]: expected an object, found "
+	    "a number");
+	expect_bad(pod("UPDATE", ",'oldObject':{'spec':{'containers':"
+	    "[{'name':'a','image':'gcr.io/a'},{'name':[]}]}}", "{}",
+	    "{'containers':[{'name':'a','image':'gcr.io/b'}]}"),
+	    "request.oldObject.spec.containers[1].name: expected a string");
 	/* A bad type after a rewrite: no patch survives. */
 	expect_bad(pod("CREATE", "", "{}", "{'containers':[{'name':'a',"
 	    "'image':'gcr.io/a'}],'initContainers':[{'image':{}}]}"),
@@ -816,6 +894,7 @@ admission_suite(void)
 	tcase_add_test(tc, test_excluded);
 	tcase_add_test(tc, test_ignored);
 	tcase_add_test(tc, test_update);
+	tcase_add_test(tc, test_update_many);
 	tcase_add_test(tc, test_ephemeral_subresource);
 	suite_add_tcase(s, tc);
 
