@@ -624,6 +624,13 @@ struct old_name {
 	size_t		 len;
 	size_t		 item;		/* on the tape */
 	size_t		 pos;		/* in the list, for messages */
+	/*
+	 * Its image, once looked up: many containers may share a name, and
+	 * the container's members are walked to find it.
+	 */
+	int		 image_known;
+	const char	*image;
+	size_t		 image_len;
 };
 
 /* oldObject's list of one kind of container, indexed when first asked. */
@@ -686,6 +693,7 @@ old_index(struct jsontape *t, struct old_list *ol, const char *list,
 		o->len = len;
 		o->item = item;
 		o->pos = i;
+		o->image_known = 0;
 		if (tsearch(o, &ol->root, old_name_cmp) == NULL)
 			abort();
 	}
@@ -702,8 +710,7 @@ old_container(struct jsontape *t, struct old_list *ol, const char *list,
     const char *name, size_t name_len, const char **image, size_t *image_len,
     char **cause)
 {
-	struct old_name		 probe;
-	const struct old_name	*o;
+	struct old_name		 probe, *o;
 	char			 path[128];
 	void			*node;
 
@@ -717,12 +724,17 @@ old_container(struct jsontape *t, struct old_list *ol, const char *list,
 	probe.len = name_len;
 	if ((node = tfind(&probe, &ol->root, old_name_cmp)) == NULL)
 		return (0);
-	o = *(const struct old_name **)node;
-	list_path(path, sizeof path, "request.oldObject.spec.", list, "[",
-	    o->pos, "]");
-	if (member_string(t, o->item, path, "image", image, image_len,
-	    cause) == -1)
-		return (-1);
+	o = *(struct old_name **)node;
+	if (!o->image_known) {
+		list_path(path, sizeof path, "request.oldObject.spec.", list,
+		    "[", o->pos, "]");
+		if (member_string(t, o->item, path, "image", &o->image,
+		    &o->image_len, cause) == -1)
+			return (-1);
+		o->image_known = 1;
+	}
+	*image = o->image;
+	*image_len = o->image_len;
 	return (1);
 }
 

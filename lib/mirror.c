@@ -53,6 +53,7 @@ struct htab {
 	struct hslot	*slots;
 	size_t		 size;		/* a power of two */
 	size_t		 used;
+	size_t		 longest;	/* key; a longer one is not looked for */
 };
 
 struct rule {
@@ -64,22 +65,28 @@ struct rule {
 };
 
 /*
- * What must follow a target key for an image to lie under the target: ""
- * or path components. Chained per key, since many targets share a prefix.
+ * Where the targets with "{registry}" put images, for the "already" check:
+ * their keys (the part before "/{registry}", or after a leading
+ * "{registry}"), and pairs "key\0rest", rest being what must follow the
+ * key for an image to lie under the target ("" or path components). An
+ * image is then matched in probes of its own path's prefixes, however many
+ * targets share a key.
  */
-struct tpat {
-	struct tpat	*next;
-	size_t		 len;
-	char		 rest[];
+struct tpats {
+	struct htab	 keys;
+	struct htab	 pairs;
 };
+
+/* Longest pair: a target is at most NAME_MAX_LEN bytes as written. */
+#define TPAT_PAIR_MAX	(2 * NAME_MAX_LEN + 2)
 
 struct mirror {
 	struct htab	 exact;		/* "host[/path]" of a source -> rule */
 	struct htab	 wild;		/* ".domain" of "*.domain" -> rule */
 	struct rule	*any;		/* "*" */
 	struct htab	 targets;	/* "host[/path]" of a plain target */
-	struct htab	 tpath;		/* "host[/path]" before "/{registry}" -> tpat */
-	struct htab	 thost;		/* host after a leading "{registry}" -> tpat */
+	struct tpats	 tpath;		/* "host[/path]" before "/{registry}" */
+	struct tpats	 thost;		/* host after a leading "{registry}" */
 	struct htab	 namespaces;
 	struct rule	*rules;
 	size_t		 nrules;
@@ -97,6 +104,7 @@ htab_init(struct htab *h)
 {
 	h->size = 16;
 	h->used = 0;
+	h->longest = 0;
 	h->slots = xcalloc(h->size, sizeof *h->slots);
 }
 
@@ -129,12 +137,19 @@ htab_slot(const struct htab *h, const char *key, size_t len, uint64_t hash)
 	}
 }
 
-/* The value stored under key, or NULL. */
+/*
+ * The value stored under key, or NULL. A key longer than any in the table
+ * is not hashed: an image's host has no length limit, and the lookups
+ * probe its suffixes and prefixes, which would make a long one cost the
+ * square of its length.
+ */
 static void *
 htab_find(const struct htab *h, const char *key, size_t len)
 {
 	struct hslot	*s;
 
+	if (len > h->longest)
+		return (NULL);
 	s = htab_slot(h, key, len, hash_bytes(key, len));
 	return (s->key != NULL ? s->val : NULL);
 }
@@ -170,23 +185,23 @@ htab_insert(struct htab *h, const char *key, size_t len)
 	s->hash = hash;
 	s->val = NULL;
 	h->used++;
+	if (len > h->longest)
+		h->longest = len;
 	return (&s->val);
 }
 
 static void
-tpat_free_all(struct htab *h)
+tpats_init(struct tpats *tp)
 {
-	struct tpat	*t, *next;
-	size_t		 i;
+	htab_init(&tp->keys);
+	htab_init(&tp->pairs);
+}
 
-	if (h->slots == NULL)
-		return;
-	for (i = 0; i < h->size; i++) {
-		for (t = h->slots[i].val; t != NULL; t = next) {
-			next = t->next;
-			free(t);
-		}
-	}
+static void
+tpats_free(struct tpats *tp)
+{
+	htab_free(&tp->keys);
+	htab_free(&tp->pairs);
 }
 
 static int
@@ -515,21 +530,18 @@ end:
 
 /* Add rest to the chain under key, unless it is there already. */
 static void
-tpat_add(struct htab *h, const char *key, size_t keylen, const char *rest,
+tpat_add(struct tpats *tp, const char *key, size_t keylen, const char *rest,
     size_t restlen)
 {
-	struct tpat	**cell, *t;
+	char	 pair[TPAT_PAIR_MAX];
 
-	cell = (struct tpat **)htab_insert(h, key, keylen);
-	for (t = *cell; t != NULL; t = t->next)
-		if (t->len == restlen && memcmp(t->rest, rest, restlen) == 0)
-			return;
-	t = xmalloc(sizeof *t + restlen + 1);
-	t->len = restlen;
-	memcpy(t->rest, rest, restlen);
-	t->rest[restlen] = '\0';
-	t->next = *cell;
-	*cell = t;
+	if (keylen + 1 + restlen > sizeof pair)
+		abort();
+	*htab_insert(&tp->keys, key, keylen) = tp;
+	memcpy(pair, key, keylen);
+	pair[keylen] = '\0';
+	memcpy(pair + keylen + 1, rest, restlen);
+	*htab_insert(&tp->pairs, pair, keylen + 1 + restlen) = tp;
 }
 
 /* Remember where a rule's target puts images, for the "already" check. */
@@ -567,8 +579,8 @@ mirror_new(void)
 	htab_init(&m->exact);
 	htab_init(&m->wild);
 	htab_init(&m->targets);
-	htab_init(&m->tpath);
-	htab_init(&m->thost);
+	tpats_init(&m->tpath);
+	tpats_init(&m->thost);
 	htab_init(&m->namespaces);
 	m->memo = memo_new();
 	return (m);
@@ -587,13 +599,11 @@ mirror_free(struct mirror *m)
 		free(r->target);
 		free(r);
 	}
-	tpat_free_all(&m->tpath);
-	tpat_free_all(&m->thost);
 	htab_free(&m->exact);
 	htab_free(&m->wild);
 	htab_free(&m->targets);
-	htab_free(&m->tpath);
-	htab_free(&m->thost);
+	tpats_free(&m->tpath);
+	tpats_free(&m->thost);
 	htab_free(&m->namespaces);
 	memo_free(m->memo);
 	free(m);
@@ -694,23 +704,36 @@ mirror_namespace_excluded(const struct mirror *m, const char *ns)
 	return (htab_find(&m->namespaces, ns, strlen(ns)) != NULL);
 }
 
-/* Whether path (n bytes) starts with the components of rest. */
+/*
+ * Whether, for key (keylen bytes), path (n bytes) starts with the
+ * components of a rest of tp: "" or any prefix of path at a component
+ * boundary is a pair.
+ */
 static int
-starts_with_components(const char *path, size_t n, const struct tpat *t)
+tpat_match(const struct tpats *tp, const char *key, size_t keylen,
+    const char *path, size_t n)
 {
-	return (t->len == 0 || (t->len <= n &&
-	    memcmp(path, t->rest, t->len) == 0 &&
-	    (t->len == n || path[t->len] == '/')));
-}
+	const char	*slash;
+	char		 pair[TPAT_PAIR_MAX];
+	size_t		 e = 0, done = 0;
 
-/* Whether any pattern of the chain matches path. */
-static int
-tpat_match(const struct tpat *t, const char *path, size_t n)
-{
-	for (; t != NULL; t = t->next)
-		if (starts_with_components(path, n, t))
+	if (htab_find(&tp->keys, key, keylen) == NULL)
+		return (0);
+	/* The keys are no longer than the pairs: key and NUL fit. */
+	memcpy(pair, key, keylen);
+	pair[keylen] = '\0';
+	for (;;) {
+		if (keylen + 1 + e > tp->pairs.longest)
+			return (0);
+		memcpy(pair + keylen + 1 + done, path + done, e - done);
+		done = e;
+		if (htab_find(&tp->pairs, pair, keylen + 1 + e) != NULL)
 			return (1);
-	return (0);
+		if (e == n)
+			return (0);
+		slash = memchr(path + e + (e > 0), '/', n - e - (e > 0));
+		e = slash != NULL ? (size_t)(slash - path) : n;
+	}
 }
 
 /*
@@ -734,17 +757,17 @@ mirror_already(const struct mirror *m, const char *key, size_t n, size_t hl)
 		/* key[e] is '/': the next component stands for {registry}. */
 		next = memchr(key + e + 1, '/', n - e - 1);
 		f = next != NULL ? (size_t)(next - key) : n;
-		if (m->tpath.used > 0 && tpat_match(htab_find(&m->tpath, key,
-		    e), key + f + (f < n), n - f - (f < n)))
+		if (m->tpath.keys.used > 0 && tpat_match(&m->tpath, key, e,
+		    key + f + (f < n), n - f - (f < n)))
 			return (1);
 	}
-	if (m->thost.used == 0)
+	if (m->thost.keys.used == 0)
 		return (0);
 	for (i = 1; i <= hl; i++) {
 		if (i < hl && key[i] != '.' && key[i] != ':')
 			continue;
-		if (tpat_match(htab_find(&m->thost, key + i, hl - i),
-		    key + hl + 1, n - hl - 1))
+		if (tpat_match(&m->thost, key + i, hl - i, key + hl + 1,
+		    n - hl - 1))
 			return (1);
 	}
 	return (0);

@@ -572,6 +572,19 @@ START_TEST(test_update)
 	    "\"my.internal.repo/c\"");
 	json_object_put(ops);
 
+	/* A name repeated: each compared with oldObject's container. */
+	ck_assert_int_eq(pod("UPDATE", ",'oldObject':{'spec':{'containers':["
+	    "{'name':'a','image':'gcr.io/a'}]}}", "{}",
+	    "{'containers':[{'name':'a','image':'gcr.io/a'},"
+	    "{'name':'a','image':'gcr.io/b'},{'name':'a','image':'gcr.io/a'}]}"),
+	    0);
+	ck_assert_int_eq(res.kind, ADMISSION_PATCHED);
+	ops = patch();
+	ck_assert_uint_eq(json_object_array_length(ops), 2);
+	expect_op(ops, 0, "replace", "/spec/containers/1/image",
+	    "\"my.internal.repo/b\"");
+	json_object_put(ops);
+
 	/* The same name in another list does not count. */
 	ck_assert_int_eq(pod("UPDATE", ",'oldObject':{'spec':{'containers':["
 	    "{'name':'a','image':'gcr.io/a'}]}}", "{}",

@@ -366,6 +366,78 @@ START_TEST(t_registry_token_rest)
 }
 END_TEST
 
+/*
+ * Targets with "{registry}" that share the part before it (or after it,
+ * in the host): an image lies under one of them when its path after the
+ * registry starts with that target's rest, component by component.
+ */
+START_TEST(t_registry_token_shared)
+{
+	static const struct def path[] = {
+		{ "s1.example", "mirror.example/{registry}/p1" },
+		{ "s2.example", "mirror.example/{registry}/p2/q" },
+		{ "s3.example", "mirror.example/{registry}/p3/q/r" },
+	};
+	static const struct expect path_e[] = {
+		{ "mirror.example/any.io/p1/x", MIRROR_ALREADY, NULL, "" },
+		{ "mirror.example/any.io/p1", MIRROR_ALREADY, NULL, "" },
+		{ "mirror.example/any.io/p2/q/r", MIRROR_ALREADY, NULL, "" },
+		{ "mirror.example/any.io/p2/q", MIRROR_ALREADY, NULL, "" },
+		{ "mirror.example/any.io/p3/q/r/s", MIRROR_ALREADY, NULL, "" },
+		{ "mirror.example/any.io/p2/qr", MIRROR_NO_RULE, NULL, "" },
+		{ "mirror.example/any.io/p2", MIRROR_NO_RULE, NULL, "" },
+		{ "mirror.example/any.io/p3/q", MIRROR_NO_RULE, NULL, "" },
+		{ "mirror.example/any.io/p11/x", MIRROR_NO_RULE, NULL, "" },
+		{ "mirror.example/p1/x", MIRROR_NO_RULE, NULL, "" },
+		{ "s2.example/x", MIRROR_REWRITTEN,
+		  "mirror.example/s2.example/p2/q/x", "s2.example" },
+	};
+	static const struct def host[] = {
+		{ "s1.example", "{registry}.mirror.example/p1" },
+		{ "s2.example", "{registry}.mirror.example/p2/q" },
+	};
+	static const struct expect host_e[] = {
+		{ "any.mirror.example/p1/x", MIRROR_ALREADY, NULL, "" },
+		{ "a.b.mirror.example/p2/q", MIRROR_ALREADY, NULL, "" },
+		{ "any.mirror.example/p2/qr", MIRROR_NO_RULE, NULL, "" },
+		{ "any.mirror.example/p2", MIRROR_NO_RULE, NULL, "" },
+		{ "mirror.example/p1/x", MIRROR_NO_RULE, NULL, "" },
+		{ "s1.example/x", MIRROR_REWRITTEN,
+		  "s1.example.mirror.example/p1/x", "s1.example" },
+	};
+
+	check_all(path, NITEMS(path), path_e, NITEMS(path_e));
+	check_all(host, NITEMS(host), host_e, NITEMS(host_e));
+}
+END_TEST
+
+/*
+ * A host far longer than any key of the table (the grammar sets no limit)
+ * is still matched by its short suffixes.
+ */
+START_TEST(t_long_host)
+{
+	static const struct def d[] = {
+		{ "*.example", "mirror.example/w" },
+		{ "gcr.io", "{registry}.mirror.example" },
+	};
+	struct mirror	*m = load(d, NITEMS(d));
+	char		*image, *out = NULL, *cause = NULL;
+	size_t		 i, n = 200000;
+
+	image = xmalloc(n + 1);
+	for (i = 0; i + 1 < n - strlen("example/x"); i += 2)
+		memcpy(image + i, "a.", 2);
+	strcpy(image + i, "example/x");
+	ck_assert_int_eq(mirror_rewrite(m, image, strlen(image), &out, NULL,
+	    &cause), MIRROR_REWRITTEN);
+	ck_assert_str_eq(out, "mirror.example/w/x");
+	free(out);
+	free(image);
+	mirror_free(m);
+}
+END_TEST
+
 START_TEST(t_null_rules)
 {
 	static const struct def d[] = {
@@ -1082,6 +1154,8 @@ mirror_suite(void)
 	tcase_add_test(tc, t_registry_token);
 	tcase_add_test(tc, t_registry_token_host_label);
 	tcase_add_test(tc, t_registry_token_rest);
+	tcase_add_test(tc, t_registry_token_shared);
+	tcase_add_test(tc, t_long_host);
 	tcase_add_test(tc, t_null_rules);
 	tcase_add_test(tc, t_tag_and_digest_kept);
 	tcase_add_test(tc, t_invalid_images);
