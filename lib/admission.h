@@ -5,7 +5,8 @@
  * sees it: which requests gilly acts on, the JSON Patch (RFC 6902) that points
  * images at the mirror, the annotation recording the original images, the
  * warnings and audit annotations, and the refusal of malformed bodies.
- * Pure: memory in, memory out; the only side effect is log_line().
+ * Memory in, memory out; the side effects are log_line() and the table's
+ * memo of answers (lib/memo.h): a table is for one thread at a time.
  *
  * Requests acted on (everything else is answered allowed, without a patch):
  * - Pod CREATE: every image of containers, initContainers, ephemeralContainers.

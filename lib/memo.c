@@ -2,12 +2,13 @@
  * memo.c: a two-way set-associative cache of mirror_rewrite()'s answers.
  *
  * Why a fixed array of sets and not a hash table that grows: a fixed
- * number of answers of bounded size bounds the memory a worker spends on
- * them (MEMO_SETS * 2 answers of at most a few kilobytes: about a megabyte
- * at worst, tens of kilobytes for a cluster's real images), whatever
- * images come. Two ways, the one used last first: two images in use that
- * hash to the same set both stay; a third pushes out the one used least
- * recently.
+ * number of answers, and their bytes counted against MEMO_BYTES_MAX, bound
+ * the memory a worker spends on them whatever images come. Two ways, the
+ * one used last first: two images in use that hash to the same set both
+ * stay; a third pushes out the one used least recently. A new answer that
+ * would pass the budget pushes out, besides, the least recent answers of
+ * the sets from a hand that goes round them: long answers that filled the
+ * memo give way to the next images.
  */
 #include "common.h"
 
@@ -34,13 +35,17 @@ struct kept {
 	size_t			 out_len;	/* 0 unless MIRROR_REWRITTEN */
 	size_t			 registry_len;
 	size_t			 source_len;
-	char			 bytes[];	/* image, then out, registry and
-						   source, each with a NUL */
+	size_t			 size;		/* of the whole block */
+	char			 bytes[];	/* the image, then out,
+						   registry and source, each
+						   with a NUL after it */
 };
 
 /* Each set, its answer used last first. */
 struct memo {
 	struct kept	*set[MEMO_SETS][2];
+	size_t		 bytes;		/* of the answers kept */
+	size_t		 hand;		/* the next set to give way */
 };
 
 struct memo *
@@ -107,10 +112,10 @@ void
 memo_keep(struct memo *m, const char *image, size_t len, const char *out,
     const struct mirror_match *match)
 {
-	struct kept	*k, **set;
+	struct kept	*k, **set, **victim;
 	char		*p;
 	uint64_t	 hash;
-	size_t		 out_len = 0;
+	size_t		 out_len = 0, size;
 
 	if (len > MEMO_IMAGE_MAX || match->outcome == MIRROR_INVALID ||
 	    match->outcome == MIRROR_REFUSED)
@@ -118,8 +123,28 @@ memo_keep(struct memo *m, const char *image, size_t len, const char *out,
 	if (match->outcome == MIRROR_REWRITTEN)
 		out_len = strlen(out);
 	hash = hash_bytes(image, len);
-	k = xmalloc(sizeof *k + len + out_len + 1 +
-	    strlen(match->registry) + 1 + strlen(match->source) + 1);
+	/* Kept after a miss (memo.h): the image is in neither way. */
+	set = m->set[hash & (MEMO_SETS - 1)];
+	if (set[1] != NULL) {
+		m->bytes -= set[1]->size;
+		free(set[1]);
+		set[1] = NULL;
+	}
+	size = sizeof *k + len + out_len + 1 + strlen(match->registry) + 1 +
+	    strlen(match->source) + 1;
+	/* Ends: an answer is far smaller than MEMO_BYTES_MAX. */
+	while (m->bytes + size > MEMO_BYTES_MAX) {
+		victim = m->set[m->hand++ & (MEMO_SETS - 1)];
+		if (victim[1] != NULL)
+			victim++;
+		if (*victim != NULL) {
+			m->bytes -= (*victim)->size;
+			free(*victim);
+			*victim = NULL;
+		}
+	}
+	k = xmalloc(size);
+	k->size = size;
 	k->hash = hash;
 	k->len = len;
 	k->outcome = match->outcome;
@@ -136,9 +161,13 @@ memo_keep(struct memo *m, const char *image, size_t len, const char *out,
 	memcpy(p, match->registry, k->registry_len + 1);
 	p += k->registry_len + 1;
 	memcpy(p, match->source, k->source_len + 1);
-	/* Kept after a miss (memo.h): the image is in neither way. */
-	set = m->set[hash & (MEMO_SETS - 1)];
-	free(set[1]);
 	set[1] = set[0];
 	set[0] = k;
+	m->bytes += size;
+}
+
+size_t
+memo_size(const struct memo *m)
+{
+	return (m->bytes);
 }

@@ -8,11 +8,12 @@
  * but the table and the image, and a table reloaded is a new table with
  * an empty memo.
  *
- * It holds a fixed number of answers, the least recently used of a set
- * making room for a new one: the memory stays bounded whatever images
- * come, and a miss costs one hash. Answers that carry a cause
- * (MIRROR_INVALID, MIRROR_REFUSED) are not kept: they are rare, and their
- * messages long.
+ * It holds a fixed number of answers in at most MEMO_BYTES_MAX bytes, the
+ * least recently used of a set making room for a new one: the memory
+ * stays bounded whatever images come (whoever writes a Pod chooses them),
+ * and a miss costs two hashes of the image and the copy of its answer.
+ * Answers that carry a cause (MIRROR_INVALID, MIRROR_REFUSED) are not
+ * kept: they are rare, and their messages long.
  */
 #ifndef GILLY_MEMO_H
 #define GILLY_MEMO_H
@@ -22,6 +23,12 @@
 #include <stddef.h>
 
 #include "mirror.h"
+
+/*
+ * The answers' bytes at most: a few hundred real images' worth, a small
+ * part of a worker's memory.
+ */
+#define MEMO_BYTES_MAX	(128 * 1024)
 
 struct memo;
 
@@ -45,5 +52,8 @@ int		 memo_find(struct memo *, const char *image, size_t len,
  */
 void		 memo_keep(struct memo *, const char *image, size_t len,
 		    const char *out, const struct mirror_match *match);
+
+/* The bytes the kept answers take, at most MEMO_BYTES_MAX. */
+size_t		 memo_size(const struct memo *);
 
 #endif

@@ -528,7 +528,7 @@ end:
 	return (rv);
 }
 
-/* Add rest to the chain under key, unless it is there already. */
+/* Add the pair of key and rest, and key. */
 static void
 tpat_add(struct tpats *tp, const char *key, size_t keylen, const char *rest,
     size_t restlen)
@@ -660,6 +660,11 @@ mirror_add(struct mirror *m, const char *source, const char *target,
 	r->next = m->rules;
 	m->rules = r;
 	m->nrules++;
+	/* A rule changes answers: none kept before it may stand. */
+	if (m->memo != NULL) {
+		memo_free(m->memo);
+		m->memo = memo_new();
+	}
 	rv = 0;
 end:
 	free(key);

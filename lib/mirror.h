@@ -10,6 +10,9 @@
  * "*.domain" wildcard, then "*". A target may contain "{registry}", the
  * upstream host. An image that already lies under a target is never
  * rewritten again.
+ *
+ * A table is for one thread at a time, even through a const pointer: its
+ * lookups keep a memo of their answers (lib/memo.h).
  */
 #ifndef GILLY_MIRROR_H
 #define GILLY_MIRROR_H
@@ -44,7 +47,8 @@ struct mirror	*mirror_new(void);
 void		 mirror_free(struct mirror *);
 
 /*
- * Add a rule. target NULL means "leave matching images alone".
+ * Add a rule. target NULL means "leave matching images alone". The answers
+ * the table remembered (mirror_rewrite()) are forgotten.
  * Returns -1 with *cause set (caller frees) for an invalid source or target,
  * or a source already in the table (compared after normalization).
  */

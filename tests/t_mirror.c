@@ -413,7 +413,9 @@ END_TEST
 
 /*
  * A host far longer than any key of the table (the grammar sets no limit)
- * is still matched by its short suffixes.
+ * is still matched by its short suffixes. 4 MB, as long as a body may be:
+ * a lookup that hashed every suffix of it, each whole, would not end
+ * within any test's timeout.
  */
 START_TEST(t_long_host)
 {
@@ -423,7 +425,7 @@ START_TEST(t_long_host)
 	};
 	struct mirror	*m = load(d, NITEMS(d));
 	char		*image, *out = NULL, *cause = NULL;
-	size_t		 i, n = 200000;
+	size_t		 i, n = 4000000;
 
 	image = xmalloc(n + 1);
 	for (i = 0; i + 1 < n - strlen("example/x"); i += 2)
@@ -1140,6 +1142,69 @@ START_TEST(t_memo_keeps)
 }
 END_TEST
 
+/*
+ * The answers' bytes stay within MEMO_BYTES_MAX however long the images,
+ * and long answers that filled the memo give way to new ones.
+ */
+START_TEST(t_memo_budget)
+{
+	struct memo		*m = memo_new();
+	struct mirror_match	 mm, got;
+	char			 image[640], long_out[600], *out = NULL;
+	int			 i, kept = 0;
+
+	memset(&mm, 0, sizeof mm);
+	mm.outcome = MIRROR_REWRITTEN;
+	memset(mm.registry, 'r', 255);
+	memset(mm.source, 's', 255);
+	memset(image, 'a', sizeof image);
+	memset(long_out, 'o', sizeof long_out - 1);
+	long_out[sizeof long_out - 1] = '\0';
+	for (i = 0; i < 5000; i++) {
+		snprintf(image, sizeof image, "%d", i);
+		image[strlen(image)] = 'a';
+		memo_keep(m, image, sizeof image, long_out, &mm);
+		ck_assert_uint_le(memo_size(m), MEMO_BYTES_MAX);
+	}
+	ck_assert_uint_gt(memo_size(m), MEMO_BYTES_MAX / 2);
+
+	/* Short answers, each pushing out a long one of its set. */
+	mm.registry[3] = mm.source[3] = '\0';
+	for (i = 0; i < 200; i++) {
+		snprintf(image, sizeof image, "gcr.io/x%d", i);
+		memo_keep(m, image, strlen(image), "m.example/x", &mm);
+		if (memo_find(m, image, strlen(image), &out, &got)) {
+			ck_assert_str_eq(out, "m.example/x");
+			free(out);
+			out = NULL;
+			kept++;
+		}
+	}
+	ck_assert_int_eq(kept, 200);
+	memo_free(m);
+}
+END_TEST
+
+/* A rule added after a rewrite: the answer remembered no longer stands. */
+START_TEST(t_memo_rule_added)
+{
+	struct mirror	*m = mirror_new();
+	char		*out = NULL, *cause = NULL;
+
+	ck_assert_int_eq(mirror_add(m, "gcr.io", "m.example", &cause), 0);
+	ck_assert_int_eq(mirror_rewrite(m, "gcr.io/a/b", 10, &out, NULL, NULL),
+	    MIRROR_REWRITTEN);
+	ck_assert_str_eq(out, "m.example/a/b");
+	free(out);
+	ck_assert_int_eq(mirror_add(m, "gcr.io/a", "n.example", &cause), 0);
+	ck_assert_int_eq(mirror_rewrite(m, "gcr.io/a/b", 10, &out, NULL, NULL),
+	    MIRROR_REWRITTEN);
+	ck_assert_str_eq(out, "n.example/b");
+	free(out);
+	mirror_free(m);
+}
+END_TEST
+
 static Suite *
 mirror_suite(void)
 {
@@ -1176,6 +1241,8 @@ mirror_suite(void)
 	tc = tcase_create("memo");
 	tcase_add_test(tc, t_memo_same_answers);
 	tcase_add_test(tc, t_memo_keeps);
+	tcase_add_test(tc, t_memo_budget);
+	tcase_add_test(tc, t_memo_rule_added);
 	suite_add_tcase(s, tc);
 	return (s);
 }
