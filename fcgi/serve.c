@@ -30,6 +30,14 @@
 #include "serve.h"
 #include "table.h"
 
+/*
+ * A changed table is in force for the requests that come this long after
+ * the change or later: a busy worker looks at its table's file at most
+ * once in this time, not before each request (table.c says why). A
+ * mounted ConfigMap reaches the pod seconds after its update anyway.
+ */
+#define SERVE_TABLE_LAG_NS	UINT64_C(1000000)
+
 /* The metrics file when neither the environment nor the socket names one. */
 #define SERVE_METRICS_DEFAULT	"/run/gilly/gilly.metrics"
 
@@ -562,7 +570,7 @@ serve_fcgi(const char *path)
 			break;
 		}
 		/* Between requests: the table changes only here. */
-		table_check(table);
+		table_check(table, SERVE_TABLE_LAG_NS);
 		serve_table = table_get(table);
 		ex.body_read = 0;
 		handle(&ex);

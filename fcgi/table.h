@@ -2,9 +2,10 @@
  * table.h: the mirror table in force in a FastCGI worker, reloaded when
  * its file changes.
  *
- * Owns the table's file and the decision to read it again. Before each
- * request the worker asks an inotify watch of the path (tablewatch.h)
- * whether the file may have changed; it stat()s the file (following
+ * Owns the table's file and the decision to read it again. Before a
+ * request (at most once a millisecond in a busy worker) the worker asks
+ * an inotify watch of the path (tablewatch.h) whether the file may have
+ * changed; it stat()s the file (following
  * links) if so, if its last stat was too close to its mtime to be
  * trusted, or if a second has gone by since it last resolved the links.
  * A new identity (device, inode), size, mtime or ctime, or a new chain of
@@ -27,6 +28,8 @@
 
 #include "common.h"
 
+#include <stdint.h>
+
 #include "metrics.h"
 #include "mirror.h"
 
@@ -44,8 +47,12 @@ int			 table_open(const char *path, const char *copy,
 /* NULL-safe. */
 void			 table_free(struct table *);
 
-/* Reload the table if its file has changed; logs and counts the outcome. */
-void			 table_check(struct table *);
+/*
+ * Reload the table if its file has changed; logs and counts the outcome.
+ * Looks at the file at most once every lag_ns (0: at each call), but
+ * always when the call comes lag_ns or more after a change.
+ */
+void			 table_check(struct table *, uint64_t lag_ns);
 
 /* borrowed: the table in force, valid until the next table_check(). */
 const struct mirror	*table_get(const struct table *);

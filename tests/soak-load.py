@@ -24,7 +24,7 @@
 # uid (so also: uid echoed, well-formed, patch decodes), its image patches
 # all point at that one table's mirrors (never a mix: a half-loaded
 # table), and that table was the last good one published at some moment
-# while the request was in flight. A malformed body must get a 400 with a
+# while the request was in flight, or within TABLE_LAG before it. A malformed body must get a 400 with a
 # JSON {"error": ...} body. A 5xx is an error (a worker killed under a
 # request, a restart), an exception a connection failure; anything else is
 # a wrong answer.
@@ -542,6 +542,12 @@ def read_requests(workdir):
     return reqs
 
 
+# A busy worker looks at its table's file at most once a millisecond
+# (fcgi/serve.c, SERVE_TABLE_LAG_NS): a request that comes sooner after a
+# change may still get the table before it.
+TABLE_LAG = 0.001
+
+
 class Timeline:
     """The table versions published, and which was the last good one."""
 
@@ -715,7 +721,8 @@ def report(workdir):
             bad_ok += result == "ok"
         if result == "ok":
             per_table[table] += 1
-            if table != "-" and table not in tl.allowed(t0, t1):
+            if table != "-" and table not in tl.allowed(t0 - TABLE_LAG,
+                                                        t1):
                 good, broken = tl.state_at(t0)
                 (behind if broken else stale).append(
                     (t0, t1, proto, name, table, good))

@@ -27,9 +27,11 @@
 #   own: mirror-a.example, mirror-b.example), with its uid, and its image
 #   patches must all point at one table's mirrors (a mix would be a
 #   half-loaded table). The table it came from must have been the last
-#   good one published at some moment while the request was in flight:
-#   not an older one, neither after a good version (the next request uses
-#   it) nor after a broken one (the last good one stays in force). A
+#   good one published at some moment while the request was in flight
+#   (or in the millisecond before it, in which a busy worker may not have
+#   looked yet): not an older one, neither after a good version (the
+#   requests after it use it) nor after a broken one (the last good one
+#   stays in force). A
 #   malformed body must get a 400 with a JSON error body. A 5xx is counted
 #   as an error, a request without an answer as a connection failure, each
 #   with the fault it happened during (a kill, a restart, a broken table

@@ -89,19 +89,29 @@ worker(void)
 	return (t);
 }
 
-/* The mirror t sends gcr.io/x to, after a look at the file. */
+/*
+ * The mirror t sends gcr.io/x to, after table_check() with lag_ns: at most
+ * one look in that time.
+ */
 static void
-answers(struct table *t, const char *want)
+answers_lag(struct table *t, uint64_t lag_ns, const char *want)
 {
 	char	*out = NULL, *cause = NULL;
 	size_t	 n = strlen(want);
 
-	table_check(t);
+	table_check(t, lag_ns);
 	ck_assert_int_eq(mirror_rewrite(table_get(t), "gcr.io/x", 8, &out,
 	    NULL, &cause), MIRROR_REWRITTEN);
 	ck_assert_msg(strncmp(out, want, n) == 0 && out[n] == '/',
 	    "answers %s, expected %s/x", out, want);
 	free(out);
+}
+
+/* The same, after a look at the file. */
+static void
+answers(struct table *t, const char *want)
+{
+	answers_lag(t, 0, want);
 }
 
 START_TEST(test_alone)
@@ -446,6 +456,33 @@ START_TEST(test_stat_skipped)
 }
 END_TEST
 
+/*
+ * A busy worker looks at most once in lag_ns: a change just after a look
+ * waits, and is in force for the first call lag_ns after it. The stamps
+ * are older than RACY_NS here, which would have the file looked at again
+ * at every call.
+ */
+START_TEST(test_lag)
+{
+	const uint64_t	 lag = UINT64_C(1000000000);
+	struct table	*w;
+	struct timespec	 settle = { 0, 200000000 }, wait = { 1, 0 };
+
+	publish_table("a.example");
+	ck_assert_int_eq(nanosleep(&settle, NULL), 0);
+	w = worker();
+	answers_lag(w, lag, "a.example");
+	publish_table("b.example");
+	answers_lag(w, lag, "a.example");
+	answers_lag(w, lag, "a.example");
+	ck_assert_int_eq(nanosleep(&wait, NULL), 0);
+	answers_lag(w, lag, "b.example");
+	publish_table("c.example");
+	answers_lag(w, 0, "c.example");
+	table_free(w);
+}
+END_TEST
+
 static Suite *
 table_suite(void)
 {
@@ -465,6 +502,7 @@ table_suite(void)
 	tcase_add_test(tc, test_in_place);
 	tcase_add_test(tc, test_directory_recreated);
 	tcase_add_test(tc, test_stat_skipped);
+	tcase_add_test(tc, test_lag);
 	suite_add_tcase(s, tc);
 	return (s);
 }

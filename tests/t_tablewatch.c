@@ -416,6 +416,33 @@ START_TEST(test_unwatched)
 }
 END_TEST
 
+/*
+ * A change made by another process, as the kubelet makes it, is there
+ * to be read once that process is done.
+ */
+START_TEST(test_other_process)
+{
+	struct tablewatch	*w;
+	char			 d[128], cmd[400];
+	int			 i;
+
+	fresh("other-process", d, sizeof d);
+	put(in(d, "gilly.yaml"), "mirrors: {}\n");
+	w = watch(in(d, "gilly.yaml"));
+	/* A shell, not a fork of this process (valgrind would check it). */
+	for (i = 0; i < 20; i++) {
+		snprintf(cmd, sizeof cmd, "echo '#' >>'%s'",
+		    in(d, i % 2 ? "gilly.yaml" : "other.log"));
+		ck_assert_msg(system(cmd) == 0, "%s: failed", cmd);
+		if (i % 2)
+			changed(w, "a write by another process");
+		else
+			quiet(w, "another file, written by another process");
+	}
+	tablewatch_free(w);
+}
+END_TEST
+
 static Suite *
 tablewatch_suite(void)
 {
@@ -434,6 +461,7 @@ tablewatch_suite(void)
 	tcase_add_test(tc, test_link_loop);
 	tcase_add_test(tc, test_overflow);
 	tcase_add_test(tc, test_unwatched);
+	tcase_add_test(tc, test_other_process);
 	suite_add_tcase(s, tc);
 	return (s);
 }
