@@ -4,8 +4,9 @@
  * Owns the routes (POST /mutate, GET /healthz, GET /metrics), the checks of
  * a request's method, length and type before its body is read, the CGI
  * response (RFC 3875 section 6), and the counting of every request in the
- * metrics. A FastCGI worker looks at its table's file before each request
- * and reloads it when it has changed (table.h).
+ * metrics. A FastCGI worker looks at its table's file before a request,
+ * at most once a millisecond, and reloads it when it has changed
+ * (table.h).
  *
  * The metrics file (metrics.h), shared by the workers of one server:
  * $GILLY_METRICS_FILE; else, for a FastCGI worker on a unix socket, the

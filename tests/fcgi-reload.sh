@@ -1,6 +1,7 @@
 #!/bin/sh
 # fcgi-reload.sh: a FastCGI worker reloads its table when the file changes,
-# at the next request: a table mounted from a ConfigMap (the kubelet swaps
+# at the next request (one a millisecond or more after the change, as each
+# of this script's is): a table mounted from a ConfigMap (the kubelet swaps
 # a symbolic link), and a plain file rewritten in place or replaced. A
 # table that does not load is logged with its position once, the last good
 # one stays in force, /healthz stays 200, and the metrics count it all.

@@ -739,7 +739,7 @@ def report(workdir):
         else:
             wrongs[detail] = wrongs.get(detail, 0) + 1
     # Answers from an older table: stale when a good table was on disk
-    # (the next request must use the new table); behind when a broken one
+    # (a request TABLE_LAG after it must use it); behind when a broken one
     # was (the last good one must stay in force: not an older one).
     allow_behind = lcf["allow_behind"]
     nwrong = by["wrong"] + len(stale) + \
