@@ -21,12 +21,25 @@
 #define TOK_ESCAPED	0x01	/* a string holding a backslash */
 #define TOK_UNICODE	0x02	/* ... and a \u escape among them */
 #define TOK_DECODED	0x04	/* unescaped in place */
+/* The same of a member's key: TOK_* shifted by KEY_SHIFT. */
+#define KEY_SHIFT	3
+#define KEY_ESCAPED	(TOK_ESCAPED << KEY_SHIFT)
+#define KEY_UNICODE	(TOK_UNICODE << KEY_SHIFT)
+#define KEY_DECODED	(TOK_DECODED << KEY_SHIFT)
 
-/* One value. Keys of an object are string tokens before their values. */
+/*
+ * One value. A member of an object carries its key (the offset and the
+ * KEY_* flags; the text holds a NUL where the key's closing quote was):
+ * why not a token of its own, as keys had: a key is about half of the
+ * strings of a review, and its token cost the scanner a push and the
+ * lookups a step each (callgrind: 1,800 instructions of a review of
+ * 35,300). Array elements and the root carry whatever key came last.
+ */
 struct tok {
 	uint32_t	start;	/* string: offset after its quote; else its own */
 	uint32_t	len;	/* string: bytes */
 	uint32_t	next;	/* index of the token after this value's subtree */
+	uint32_t	key;	/* member: offset after its key's quote */
 	uint8_t		type;
 	uint8_t		flags;
 };
@@ -101,6 +114,8 @@ struct build {
 	struct tok	*tok;
 	size_t		 ntok;
 	size_t		 size;
+	uint32_t	 key;		/* the next member's key: tok.key */
+	uint8_t		 key_flags;	/* ... and its KEY_* flags */
 };
 
 /*
@@ -133,20 +148,23 @@ push(struct build *b, enum jsontape_type type, size_t start)
 	k->start = (uint32_t)start;
 	k->len = 0;
 	k->next = (uint32_t)b->ntok + 1;
+	k->key = b->key;
 	k->type = type;
-	k->flags = 0;
+	k->flags = b->key_flags;
 	return (b->ntok++);
 }
 
 /*
- * The string whose quote is at *i: a token, its closing quote replaced by a
- * NUL; *i moves past it. RFC 8259 section 7.
+ * The string whose quote is at *i, checked, its closing quote replaced by
+ * a NUL; *i moves past it, and *flags says what escapes it holds (TOK_*).
+ * RFC 8259 section 7.
  */
 INLINE int
-scan_string(struct build *b, size_t *i, size_t *at, const char **what)
+scan_chars(struct build *b, size_t *i, int *flags_out, size_t *at,
+    const char **what)
 {
 	char		*p = b->text;
-	size_t		 j = *i + 1, len = b->len, k, n;
+	size_t		 j = *i + 1, len = b->len, n;
 	unsigned char	 c;
 	int		 flags = 0;
 
@@ -198,11 +216,39 @@ scan_string(struct build *b, size_t *i, size_t *at, const char **what)
 		}
 		j++;
 	}
-	k = push(b, JSONTAPE_STRING, *i + 1);
-	b->tok[k].len = (uint32_t)(j - *i - 1);
-	b->tok[k].flags = flags;
 	p[j] = '\0';
 	*i = j + 1;
+	*flags_out = flags;
+	return (0);
+}
+
+/* The string value whose quote is at *i: a token; *i moves past it. */
+INLINE int
+scan_string(struct build *b, size_t *i, size_t *at, const char **what)
+{
+	size_t	 start = *i, k;
+	int	 flags;
+
+	if (scan_chars(b, i, &flags, at, what) != 0)
+		return (-1);
+	k = push(b, JSONTAPE_STRING, start + 1);
+	/* *i is past the closing quote. */
+	b->tok[k].len = (uint32_t)(*i - start - 2);
+	b->tok[k].flags |= flags;
+	return (0);
+}
+
+/* The key whose quote is at *i: the next member's; *i moves past it. */
+INLINE int
+scan_key(struct build *b, size_t *i, size_t *at, const char **what)
+{
+	size_t	 start = *i;
+	int	 flags;
+
+	if (scan_chars(b, i, &flags, at, what) != 0)
+		return (-1);
+	b->key = (uint32_t)(start + 1);
+	b->key_flags = (uint8_t)(flags << KEY_SHIFT);
 	return (0);
 }
 
@@ -409,7 +455,7 @@ key:
 		    "expected a quoted key";
 		return (-1);
 	}
-	if (scan_string(b, &i, at, what) != 0)
+	if (scan_key(b, &i, at, what) != 0)
 		return (-1);
 	if (p[i] != ':')
 		i = skip_ws(p, i);
@@ -434,6 +480,8 @@ scan(struct jsontape *t, size_t max_depth, size_t *at, const char **what)
 	b.tok = t->tok;
 	b.ntok = t->ntok;
 	b.size = t->size;
+	b.key = 0;
+	b.key_flags = 0;
 	rc = scan_tape(&b, max_depth, at, what);
 	t->tok = b.tok;
 	t->ntok = b.ntok;
@@ -451,7 +499,7 @@ jsontape_parse(const char *text, size_t len, size_t max_depth,
 	*out = NULL;
 	/*
 	 * Under 2 GiB, for STACK_ARRAY; and where size_t is 32 bits, under
-	 * SIZE_MAX / 128, so that the tokens (len + 2 at most, 16 bytes each,
+	 * SIZE_MAX / 128, so that the tokens (len + 2 at most, 20 bytes each,
 	 * in room doubled as needed) never ask grow() for more than half of
 	 * SIZE_MAX.
 	 */
@@ -462,8 +510,13 @@ jsontape_parse(const char *text, size_t len, size_t max_depth,
 	}
 	if (max_depth == 0)
 		max_depth = 1;
-	/* About one value per 8 bytes of a compact Pod review. */
-	size = len / 8 + 16;
+	/*
+	 * Room for a value per 12 bytes: a compact Pod review has one per 19
+	 * (a Pod's managedFields, with many "f:name":{}, one per 10 or so:
+	 * grow() then moves them once). Twice that room made the block one
+	 * that malloc() took 380 instructions more to find (callgrind).
+	 */
+	size = len / 12 + 16;
 	/*
 	 * The sum below must not wrap: the text and its first tokens (2 len
 	 * + 256 bytes) fit in half of SIZE_MAX (above), and the stack must
@@ -517,26 +570,26 @@ jsontape_type(const struct jsontape *t, size_t v)
 }
 
 /*
- * Unescape string v in place, as json-c does: the result is never longer
- * than the escaped form. \u escapes, with json-c's handling of surrogates,
- * are left to json-c itself, so that the two can never disagree.
+ * Unescape in place the len bytes at p, a string scanned with a NUL in
+ * place of its closing quote, as json-c does: the result is never longer
+ * than the escaped form. \u escapes (unicode), with json-c's handling of
+ * surrogates, are left to json-c itself, so that the two can never
+ * disagree. Returns the length unescaped, a NUL after it.
  */
-static void
-decode(struct jsontape *t, size_t v)
+static size_t
+decode_at(char *p, size_t len, int unicode)
 {
-	struct tok		*k = &t->tok[v];
 	struct json_tokener	*jt;
 	struct json_object	*o;
-	char			*p = t->text + k->start;
 	const char		*s;
 	size_t			 r, w, n;
 
-	if (k->flags & TOK_UNICODE) {
+	if (unicode) {
 		/* The string with its quotes, as it was scanned. */
-		p[k->len] = '"';
+		p[len] = '"';
 		if ((jt = json_tokener_new()) == NULL)
 			abort();
-		o = json_tokener_parse_ex(jt, p - 1, (int)k->len + 2);
+		o = json_tokener_parse_ex(jt, p - 1, (int)len + 2);
 		if (o == NULL && json_tokener_get_error(jt) ==
 		    json_tokener_continue)
 			o = json_tokener_parse_ex(jt, "", 1);
@@ -544,13 +597,13 @@ decode(struct jsontape *t, size_t v)
 			abort();
 		s = json_object_get_string(o);
 		n = (size_t)json_object_get_string_len(o);
-		if (n > k->len)
+		if (n > len)
 			abort();
 		memcpy(p, s, n);
 		json_object_put(o);
 		json_tokener_free(jt);
 	} else {
-		for (r = w = 0; r < k->len; w++) {
+		for (r = w = 0; r < len; w++) {
 			if (p[r] != '\\') {
 				p[w] = p[r++];
 				continue;
@@ -580,23 +633,39 @@ decode(struct jsontape *t, size_t v)
 		n = w;
 	}
 	p[n] = '\0';
-	k->len = (uint32_t)n;
+	return (n);
+}
+
+/* String value v unescaped in place. */
+static void
+decode(struct jsontape *t, size_t v)
+{
+	struct tok	*k = &t->tok[v];
+
+	k->len = (uint32_t)decode_at(t->text + k->start, k->len,
+	    (k->flags & TOK_UNICODE) != 0);
 	k->flags |= TOK_DECODED;
 }
 
 /*
- * The name of key i, as a C string: the scanner refused control bytes
- * (NUL among them) within strings and wrote a NUL over each closing
+ * The name of member v's key, as a C string: the scanner refused control
+ * bytes (NUL among them) within strings and wrote a NUL over each closing
  * quote, and a key with escapes is decoded here first, the way json-c
  * decodes it (its keys too end at their first NUL). So strcmp() compares
  * keys as json-c would, and needs no length.
  */
 static inline const char *
-key_name(struct jsontape *t, size_t i)
+key_name(struct jsontape *t, size_t v)
 {
-	if ((t->tok[i].flags & (TOK_ESCAPED | TOK_DECODED)) == TOK_ESCAPED)
-		decode(t, i);
-	return (t->text + t->tok[i].start);
+	struct tok	*k = &t->tok[v];
+	char		*p = t->text + k->key;
+
+	if ((k->flags & (KEY_ESCAPED | KEY_DECODED)) == KEY_ESCAPED) {
+		/* Undecoded, the key is the bytes up to that NUL. */
+		(void)decode_at(p, strlen(p), (k->flags & KEY_UNICODE) != 0);
+		k->flags |= KEY_DECODED;
+	}
+	return (p);
 }
 
 /*
@@ -608,20 +677,20 @@ members(struct jsontape *t, size_t obj, const char *const keys[], size_t n,
     size_t out[])
 {
 	const char	*name;
-	size_t		 i, j, end;
+	size_t		 v, j, end;
 
 	for (j = 0; j < n; j++)
 		out[j] = 0;
 	if (t->tok[obj].type != JSONTAPE_OBJECT)
 		return;
 	end = t->tok[obj].next;
-	for (i = obj + 1; i < end; i = t->tok[i + 1].next) {
-		name = key_name(t, i);
+	for (v = obj + 1; v < end; v = t->tok[v].next) {
+		name = key_name(t, v);
 		/* The first byte sets most names apart without a call. */
 		for (j = 0; j < n; j++)
 			if (name[0] == keys[j][0] &&
 			    strcmp(name, keys[j]) == 0) {
-				out[j] = i + 1;
+				out[j] = v;
 				break;
 			}
 	}
@@ -649,42 +718,32 @@ jsontape_length(const struct jsontape *t, size_t v)
 {
 	size_t	 i, n = 0, end = t->tok[v].next;
 
-	if (t->tok[v].type == JSONTAPE_ARRAY)
+	if (t->tok[v].type == JSONTAPE_ARRAY ||
+	    t->tok[v].type == JSONTAPE_OBJECT)
 		for (i = v + 1; i < end; i = t->tok[i].next)
-			n++;
-	else if (t->tok[v].type == JSONTAPE_OBJECT)
-		for (i = v + 1; i < end; i = t->tok[i + 1].next)
 			n++;
 	return (n);
 }
 
 /* A container's first entry, if any, is the token after it. */
 size_t
-jsontape_first(const struct jsontape *t, size_t arr)
+jsontape_first(const struct jsontape *t, size_t c)
 {
-	return (t->tok[arr].type == JSONTAPE_ARRAY &&
-	    arr + 1 < t->tok[arr].next ? arr + 1 : 0);
+	return ((t->tok[c].type == JSONTAPE_ARRAY ||
+	    t->tok[c].type == JSONTAPE_OBJECT) &&
+	    c + 1 < t->tok[c].next ? c + 1 : 0);
 }
 
 size_t
-jsontape_next(const struct jsontape *t, size_t arr, size_t v)
+jsontape_next(const struct jsontape *t, size_t c, size_t v)
 {
-	return (t->tok[v].next < t->tok[arr].next ? t->tok[v].next : 0);
+	return (t->tok[v].next < t->tok[c].next ? t->tok[v].next : 0);
 }
 
-size_t
-jsontape_first_key(const struct jsontape *t, size_t obj)
+const char *
+jsontape_key(struct jsontape *t, size_t v)
 {
-	return (t->tok[obj].type == JSONTAPE_OBJECT &&
-	    obj + 1 < t->tok[obj].next ? obj + 1 : 0);
-}
-
-size_t
-jsontape_next_key(const struct jsontape *t, size_t obj, size_t k)
-{
-	size_t	 n = t->tok[k + 1].next;
-
-	return (n < t->tok[obj].next ? n : 0);
+	return (key_name(t, v));
 }
 
 const char *

@@ -6,7 +6,7 @@
  * "1.", no raw control characters in strings), nested at most max_depth
  * deep (every value one level, as json-c counts: [[1]] is 3 deep, [[]] 2),
  * and records every value in a flat array, the tape, in document
- * order: a lookup skips a whole subtree in one step, and nothing is
+ * order, a member's value with its key: a lookup skips a whole subtree in one step, and nothing is
  * allocated per value. Bytes 0x80 and up pass as they are: the caller
  * checks UTF-8 first (RFC 8259 section 8.1).
  *
@@ -77,19 +77,18 @@ void		 jsontape_members(struct jsontape *, size_t obj,
 size_t		 jsontape_length(const struct jsontape *, size_t v);
 
 /*
- * Iteration over array arr: its first element (0 when empty), and the
- * element after v (0 after the last).
+ * Iteration over array or object c, in document order: its first element
+ * or member's value (0 when empty), and the one after v (0 after the last).
  */
-size_t		 jsontape_first(const struct jsontape *, size_t arr);
-size_t		 jsontape_next(const struct jsontape *, size_t arr, size_t v);
+size_t		 jsontape_first(const struct jsontape *, size_t c);
+size_t		 jsontape_next(const struct jsontape *, size_t c, size_t v);
 
 /*
- * Iteration over object obj: its first key (0 when empty) and the key after
- * key k (0 after the last); the value of key k is k + 1.
+ * The key of v, a member's value (from jsontape_first() and jsontape_next()
+ * over an object), unescaped, as a C string: like json-c's, it ends at its
+ * first NUL. borrowed: valid while the tape lives.
  */
-size_t		 jsontape_first_key(const struct jsontape *, size_t obj);
-size_t		 jsontape_next_key(const struct jsontape *, size_t obj,
-		    size_t k);
+const char	*jsontape_key(struct jsontape *, size_t v);
 
 /*
  * The bytes of string v, unescaped, with a NUL after them (there may be

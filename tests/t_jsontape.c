@@ -124,6 +124,7 @@ END_TEST
 
 START_TEST(test_lookup)
 {
+	static const char *const in_order[] = { "kind", "spec", "kind" };
 	struct jsontape	*t;
 	const char	*s;
 	size_t		 v, e, n, len;
@@ -152,12 +153,17 @@ START_TEST(test_lookup)
 	ck_assert_mem_eq(s, "b\0c", 4);
 	ck_assert_uint_eq(jsontape_next(t, v, e), 0);
 
-	/* Keys in document order, each followed by its value. */
+	/* Members in document order, each with its key, unescaped. */
 	n = 0;
-	for (v = jsontape_first_key(t, JSONTAPE_ROOT); v != 0;
-	    v = jsontape_next_key(t, JSONTAPE_ROOT, v))
+	for (v = jsontape_first(t, JSONTAPE_ROOT); v != 0;
+	    v = jsontape_next(t, JSONTAPE_ROOT, v)) {
+		ck_assert_uint_lt(n, sizeof in_order / sizeof in_order[0]);
+		ck_assert_str_eq(jsontape_key(t, v), in_order[n]);
 		n++;
+	}
 	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(jsontape_string(t, jsontape_first(t, JSONTAPE_ROOT),
+	    &len), "Pod");
 	jsontape_free(t);
 }
 END_TEST
