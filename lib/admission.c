@@ -115,7 +115,7 @@ out_cstr(struct out *o, const char *s)
 #define out_literal(o, lit)	out_add((o), "" lit, sizeof (lit) - 1)
 /*
  * "key": of a literal key that needs no JSON escape (gilly's own names):
- * written as it is, where out_key() escapes a name byte by byte.
+ * written as it is, not escaped byte by byte.
  */
 #define out_literal_key(o, key)	out_literal((o), "\"" key "\":")
 
@@ -138,10 +138,13 @@ static const char json_escape[256] = {
  * The n bytes at s escaped (json_escape) as within a JSON string, written
  * at d, which has room for 6 bytes each (the longest escape); returns the
  * end. Escaping byte by byte, a string's parts can be written one after
- * the other, never joined.
+ * the other, never joined. twice: escaped again, as the JSON text of a
+ * string within a JSON string is (7 bytes each at most: "\\u0001"): the
+ * first escape's backslashes and quotes are escaped, and it makes no other
+ * byte that needs it.
  */
-static char *
-json_escaped(char *d, const char *s, size_t n)
+static inline __attribute__((always_inline)) char *
+escape(char *d, const char *s, size_t n, int twice)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*p = (const unsigned char *)s;
@@ -171,19 +174,38 @@ json_escaped(char *d, const char *s, size_t n)
 special:
 		if (i == n)
 			break;
-		if ((e = json_escape[p[i]]) == 0)
+		if ((e = json_escape[p[i]]) == 0) {
 			*d++ = (char)p[i];
-		else if (e != 'u') {
+			continue;
+		}
+		if (twice)
 			*d++ = '\\';
+		*d++ = '\\';
+		if (e != 'u') {
+			if (twice && (e == '"' || e == '\\'))
+				*d++ = '\\';
 			*d++ = e;
 		} else {
-			memcpy(d, "\\u00", 4);
-			d[4] = hex[p[i] >> 4];
-			d[5] = hex[p[i] & 0xf];
-			d += 6;
+			memcpy(d, "u00", 3);
+			d[3] = hex[p[i] >> 4];
+			d[4] = hex[p[i] & 0xf];
+			d += 5;
 		}
 	}
 	return (d);
+}
+
+static char *
+json_escaped(char *d, const char *s, size_t n)
+{
+	return (escape(d, s, n, 0));
+}
+
+/* Room for 7 bytes each. */
+static char *
+json_escaped_twice(char *d, const char *s, size_t n)
+{
+	return (escape(d, s, n, 1));
 }
 
 /* The n bytes at s as a JSON string, quoted and escaped. */
@@ -209,6 +231,18 @@ out_json_chars(struct out *o, const char *s, size_t n)
 
 	out_grow(o, 6 * n);
 	d = json_escaped(o->buf + o->len, s, n);
+	*d = '\0';
+	o->len = (size_t)(d - o->buf);
+}
+
+/* The same, escaped twice: a part of a string within a string. */
+static void
+out_json_chars_twice(struct out *o, const char *s, size_t n)
+{
+	char	*d;
+
+	out_grow(o, 7 * n);
+	d = json_escaped_twice(o->buf + o->len, s, n);
 	*d = '\0';
 	o->len = (size_t)(d - o->buf);
 }
@@ -262,14 +296,6 @@ out_base64(struct out *o, const void *data, size_t len)
 	d = base64_write(o->buf + o->len, data, len);
 	*d = '\0';
 	o->len = (size_t)(d - o->buf);
-}
-
-/* "key": a member's name and colon. */
-static void
-out_key(struct out *o, const char *key)
-{
-	out_json(o, key, strlen(key));
-	out_add(o, ":", 1);
 }
 
 /* The article and name of a JSON type, for messages. */
@@ -946,27 +972,33 @@ end:
 }
 
 /*
- * The entries as a JSON object: each key with its original image
- * (original set) or its mirrored one.
+ * The entries as a JSON string of a JSON object, {"name":"image",...}:
+ * the original images, or the mirrored ones. Written escaped twice, not
+ * as the object's text first: that was a buffer more, and a second pass
+ * over it, three times a review (callgrind).
  */
 static void
-out_entries(struct out *o, const struct review *rv, int original)
+out_entries_json(struct out *o, const struct review *rv, int original)
 {
 	const struct image_entry	*e;
 	size_t			 i;
 
-	out_add(o, "{", 1);
+	out_literal(o, "\"{");
 	for (i = 0; i < rv->nentries; i++) {
 		e = rv->entries[i];
 		if (i > 0)
-			out_add(o, ",", 1);
-		out_key(o, e->key);
+			out_literal(o, ",");
+		out_literal(o, "\\\"");
+		out_json_chars_twice(o, e->key, strlen(e->key));
+		out_literal(o, "\\\":\\\"");
 		if (original)
-			out_json(o, e->original, e->original_len);
+			out_json_chars_twice(o, e->original, e->original_len);
 		else
-			out_json(o, e->mirrored, strlen(e->mirrored));
+			out_json_chars_twice(o, e->mirrored,
+			    strlen(e->mirrored));
+		out_literal(o, "\\\"");
 	}
-	out_add(o, "}", 1);
+	out_literal(o, "}\"");
 }
 
 /* Copy into dst the members of src whose values are strings. */
@@ -988,9 +1020,10 @@ merge_strings(struct json_object *dst, struct json_object *src)
 }
 
 /*
- * The value of the original-images annotation, into o: the entries of the
- * Pod's existing record (if it is a JSON object of strings), then this
- * review's. The merge, on an UPDATE of a Pod already rewritten, is json-c's.
+ * The value of the original-images annotation, into o as a JSON string:
+ * the entries of the Pod's existing record (if it is a JSON object of
+ * strings), then this review's. The merge, on an UPDATE of a Pod already
+ * rewritten, is json-c's.
  */
 static void
 original_record(struct review *rv, size_t annotations, struct out *o)
@@ -1005,7 +1038,7 @@ original_record(struct review *rv, size_t annotations, struct out *o)
 	    ADMISSION_ANNOTATION_ORIGINAL)) == 0 ||
 	    jsontape_type(rv->tape, v) != JSONTAPE_STRING ||
 	    (tok = json_tokener_new_ex(ADMISSION_DEPTH_MAX)) == NULL) {
-		out_entries(o, rv, 1);
+		out_entries_json(o, rv, 1);
 		return;
 	}
 	s = jsontape_string(rv->tape, v, &len);
@@ -1017,7 +1050,7 @@ original_record(struct review *rv, size_t annotations, struct out *o)
 		    "replaced", ADMISSION_ANNOTATION_ORIGINAL);
 		json_object_put(old);
 		json_tokener_free(tok);
-		out_entries(o, rv, 1);
+		out_entries_json(o, rv, 1);
 		return;
 	}
 	merged = json_object_new_object();
@@ -1031,7 +1064,8 @@ original_record(struct review *rv, size_t annotations, struct out *o)
 		    (int)e->original_len)) != 0)
 			abort();
 	}
-	out_cstr(o, json_object_to_json_string_ext(merged, JSON_FLAGS));
+	s = json_object_to_json_string_length(merged, JSON_FLAGS, &len);
+	out_json(o, s, len);
 	json_object_put(merged);
 	json_object_put(old);
 	json_tokener_free(tok);
@@ -1041,21 +1075,19 @@ original_record(struct review *rv, size_t annotations, struct out *o)
 static void
 patch_annotation(struct review *rv, size_t metadata, size_t annotations)
 {
-	struct out	 value = { NULL, 0, 0 };
 	char		*escaped, *path;
 
-	original_record(rv, annotations, &value);
 	if (metadata == 0) {
 		patch_op(rv, "add", "/metadata");
 		out_literal(&rv->patch, "{\"annotations\":{");
 		out_literal_key(&rv->patch, ADMISSION_ANNOTATION_ORIGINAL);
-		out_json(&rv->patch, value.buf, value.len);
+		original_record(rv, annotations, &rv->patch);
 		out_literal(&rv->patch, "}}}");
 	} else if (annotations == 0) {
 		patch_op(rv, "add", "/metadata/annotations");
 		out_add(&rv->patch, "{", 1);
 		out_literal_key(&rv->patch, ADMISSION_ANNOTATION_ORIGINAL);
-		out_json(&rv->patch, value.buf, value.len);
+		original_record(rv, annotations, &rv->patch);
 		out_literal(&rv->patch, "}}");
 	} else {
 		/* "add" of an existing member replaces it (RFC 6902 4.1). */
@@ -1063,12 +1095,11 @@ patch_annotation(struct review *rv, size_t metadata, size_t annotations)
 		    strlen(ADMISSION_ANNOTATION_ORIGINAL));
 		path = xasprintf("/metadata/annotations/%s", escaped);
 		patch_op(rv, "add", path);
-		out_json(&rv->patch, value.buf, value.len);
+		original_record(rv, annotations, &rv->patch);
 		out_add(&rv->patch, "}", 1);
 		free(path);
 		free(escaped);
 	}
-	free(value.buf);
 }
 
 /* Fill the response's body with the JSON error body for msg. */
@@ -1223,7 +1254,7 @@ static void
 review_respond(struct review *rv, const char *api, const char *uid,
     size_t uid_len)
 {
-	struct out	 o = { NULL, 0, 0 }, audit = { NULL, 0, 0 };
+	struct out	 o = { NULL, 0, 0 };
 
 	/* Members in json-c's order of insertion, as gilly always wrote them. */
 	out_add(&o, "{", 1);
@@ -1247,15 +1278,11 @@ review_respond(struct review *rv, const char *api, const char *uid,
 			out_add(&o, rv->warnings.buf, rv->warnings.len);
 		out_literal(&o, "],\"auditAnnotations\":{");
 		out_literal_key(&o, ADMISSION_AUDIT_ORIGINAL);
-		out_entries(&audit, rv, 1);
-		out_json(&o, audit.buf, audit.len);
+		out_entries_json(&o, rv, 1);
 		out_add(&o, ",", 1);
 		out_literal_key(&o, ADMISSION_AUDIT_MIRRORED);
-		audit.len = 0;
-		out_entries(&audit, rv, 0);
-		out_json(&o, audit.buf, audit.len);
+		out_entries_json(&o, rv, 0);
 		out_add(&o, "}", 1);
-		free(audit.buf);
 	}
 	out_literal(&o, "}}");
 	rv->res->body = o.buf;

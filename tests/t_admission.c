@@ -19,6 +19,8 @@
 
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
 
+#define NNAMES(a)	(sizeof (a) / sizeof (a)[0])
+
 static const char table_yaml[] =
     "mirrors:\n"
     "  gcr.io: my.internal.repo\n"
@@ -351,6 +353,68 @@ START_TEST(test_create)
 	ck_assert(json_object_object_get_ex(audit, ADMISSION_AUDIT_ORIGINAL,
 	    &v));
 	ck_assert(strstr(json_object_get_string(v), "\"b\":\"nginx\"") != NULL);
+}
+END_TEST
+
+/*
+ * Container names that JSON must escape, in the record of the original
+ * images (a JSON object written within a JSON string, so escaped twice)
+ * and in the audit annotations: each parses back to the same names.
+ */
+START_TEST(test_escaped_names)
+{
+	static const char *const names[] = { "q\"uote", "back\\slash",
+	    "ctl\001x", "nl\nx", "\xc3\xa9", "sl/ash" };
+	static const char	 body[] = "{\"apiVersion\":"
+	    "\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\","
+	    "\"request\":{\"uid\":\"u-e\",\"kind\":{\"group\":\"\","
+	    "\"version\":\"v1\",\"kind\":\"Pod\"},\"operation\":\"CREATE\","
+	    "\"namespace\":\"default\",\"object\":{\"metadata\":{},"
+	    "\"spec\":{\"containers\":["
+	    "{\"name\":\"q\\\"uote\",\"image\":\"gcr.io/t/0\"},"
+	    "{\"name\":\"back\\\\slash\",\"image\":\"gcr.io/t/1\"},"
+	    "{\"name\":\"ctl\\u0001x\",\"image\":\"gcr.io/t/2\"},"
+	    "{\"name\":\"nl\\nx\",\"image\":\"gcr.io/t/3\"},"
+	    "{\"name\":\"\\u00e9\",\"image\":\"gcr.io/t/4\"},"
+	    "{\"name\":\"sl\\/ash\",\"image\":\"gcr.io/t/5\"}]}}}}";
+	struct json_object	*ops, *op, *v, *rec, *audit, *e;
+	const char		*records[3];
+	char			 want[64];
+	size_t			 i, k;
+
+	ck_assert_int_eq(review_bytes(body, sizeof body - 1), 0);
+	ck_assert_uint_eq(res.rewrites, NNAMES(names));
+	ops = patch();
+	ck_assert_uint_eq(json_object_array_length(ops), NNAMES(names) + 1);
+	op = json_object_array_get_idx(ops, NNAMES(names));
+	ck_assert(json_object_object_get_ex(op, "value", &v));
+	ck_assert(json_object_object_get_ex(v, ADMISSION_ANNOTATION_ORIGINAL,
+	    &v));
+	records[0] = json_object_get_string(v);
+	audit = response("auditAnnotations");
+	ck_assert(json_object_object_get_ex(audit, ADMISSION_AUDIT_ORIGINAL,
+	    &v));
+	records[1] = json_object_get_string(v);
+	ck_assert(json_object_object_get_ex(audit, ADMISSION_AUDIT_MIRRORED,
+	    &v));
+	records[2] = json_object_get_string(v);
+	for (k = 0; k < 3; k++) {
+		rec = json_tokener_parse(records[k]);
+		ck_assert_msg(json_object_is_type(rec, json_type_object),
+		    "record %zu is not a JSON object: %s", k, records[k]);
+		ck_assert_int_eq(json_object_object_length(rec),
+		    (int)NNAMES(names));
+		for (i = 0; i < NNAMES(names); i++) {
+			snprintf(want, sizeof want, "%s/t/%zu", k < 2 ?
+			    "gcr.io" : "my.internal.repo", i);
+			ck_assert_msg(json_object_object_get_ex(rec, names[i],
+			    &e), "record %zu: name %zu missing: %s", k, i,
+			    records[k]);
+			ck_assert_str_eq(json_object_get_string(e), want);
+		}
+		json_object_put(rec);
+	}
+	json_object_put(ops);
 }
 END_TEST
 
@@ -900,6 +964,7 @@ admission_suite(void)
 	tc = tcase_create("shapes");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_create);
+	tcase_add_test(tc, test_escaped_names);
 	tcase_add_test(tc, test_v1beta1);
 	tcase_add_test(tc, test_existing_annotations);
 	tcase_add_test(tc, test_unchanged);
