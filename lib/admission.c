@@ -83,12 +83,10 @@ struct review {
 	size_t			 registries_size;
 };
 
-/* Room for n more bytes and a NUL. */
+/* out_grow() when the room is short. */
 static void
-out_grow(struct out *o, size_t n)
+out_more(struct out *o, size_t n)
 {
-	if (o->size - o->len > n)
-		return;
 	o->size = o->size * 2 > o->len + n + 1 ? o->size * 2 : o->len + n + 1;
 	/* A Pod's answer is about a kilobyte: most grow once at most. */
 	if (o->size < 1024)
@@ -96,7 +94,20 @@ out_grow(struct out *o, size_t n)
 	o->buf = xrealloc(o->buf, o->size);
 }
 
-static void
+/* Room for n more bytes and a NUL. */
+static inline void
+out_grow(struct out *o, size_t n)
+{
+	if (o->size - o->len <= n)
+		out_more(o, n);
+}
+
+/*
+ * Inlined: most of a review's fifty or so calls write a literal of a few
+ * bytes, which the compiler then copies without a call to memcpy() (1,000
+ * instructions of a review's 33,000, callgrind).
+ */
+static inline __attribute__((always_inline)) void
 out_add(struct out *o, const char *s, size_t n)
 {
 	out_grow(o, n);
