@@ -338,6 +338,17 @@ value:
 		*what = "nesting too deep";
 		return (-1);
 	}
+	/*
+	 * Strings and objects first: they are most of a review's values, and
+	 * the switch's jump cost them eleven instructions each (callgrind).
+	 */
+	if (p[i] == '"') {
+		if (scan_string(b, &i, at, what) != 0)
+			return (-1);
+		goto after;
+	}
+	if (p[i] == '{')
+		goto object;
 	switch (p[i]) {
 	case ' ':
 	case '\t':
@@ -346,6 +357,7 @@ value:
 		i = skip_ws(p, i);
 		goto value;
 	case '{':
+object:
 		v = push(b, JSONTAPE_OBJECT, i);
 		stack[depth++] = (uint32_t)v;
 		i++;
@@ -365,10 +377,6 @@ value:
 			goto close;
 		}
 		goto value;
-	case '"':
-		if (scan_string(b, &i, at, what) != 0)
-			return (-1);
-		break;
 	case 't':
 		if (scan_literal(b, &i, "true", JSONTAPE_BOOLEAN, at,
 		    what) != 0)
@@ -465,6 +473,24 @@ key:
 		return (-1);
 	}
 	i++;
+	/*
+	 * A member whose value is a string, the most common, and the next
+	 * member or the object's end right after it: what value and after
+	 * would find, without their looks at the depth and the stack.
+	 */
+	if (p[i] == '"' && depth < max_depth) {
+		if (scan_string(b, &i, at, what) != 0)
+			return (-1);
+		if (p[i] == ',') {
+			i++;
+			goto key;
+		}
+		if (p[i] == '}') {
+			i++;
+			goto close;
+		}
+		goto after;
+	}
 	goto value;
 }
 

@@ -91,6 +91,10 @@ START_TEST(test_depth)
 	expect_bad("[[[1]]]", 3, 3, "nesting too deep");
 	expect_bad("[[[[]]]]", 3, 3, "nesting too deep");
 	expect_bad("{\"a\":{\"b\":{\"c\":{}}}}", 3, 15, "nesting too deep");
+	/* A member's string value is a level too, as any other value. */
+	jsontape_free(parse_ok("{\"a\":{\"b\":\"x\",\"c\":\"y\"}}", 3));
+	expect_bad("{\"a\":{\"b\":\"x\"}}", 2, 10, "nesting too deep");
+	expect_bad("{\"a\":\"x\"}", 1, 5, "nesting too deep");
 }
 END_TEST
 
