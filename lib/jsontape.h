@@ -6,9 +6,9 @@
  * "1.", no raw control characters in strings), nested at most max_depth
  * deep (every value one level, as json-c counts: [[1]] is 3 deep, [[]] 2),
  * and records every value in a flat array, the tape, in document
- * order, a member's value with its key: a lookup skips a whole subtree in one step, and nothing is
- * allocated per value. Bytes 0x80 and up pass as they are: the caller
- * checks UTF-8 first (RFC 8259 section 8.1).
+ * order, a member's value with its key: a lookup skips a whole subtree in
+ * one step, and nothing is allocated per value. Bytes 0x80 and up pass as
+ * they are: the caller checks UTF-8 first (RFC 8259 section 8.1).
  *
  * Every text it accepts, json-c accepts in strict mode, and reads the same
  * way (tests/fuzz/fuzz_jsontape.c checks both against the json-c linked):
@@ -86,7 +86,8 @@ size_t		 jsontape_next(const struct jsontape *, size_t c, size_t v);
 /*
  * The key of v, a member's value (from jsontape_first() and jsontape_next()
  * over an object), unescaped, as a C string: like json-c's, it ends at its
- * first NUL. borrowed: valid while the tape lives.
+ * first NUL; "" for an array's element or the root. borrowed: valid while
+ * the tape lives.
  */
 const char	*jsontape_key(struct jsontape *, size_t v);
 

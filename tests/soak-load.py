@@ -24,10 +24,10 @@
 # uid (so also: uid echoed, well-formed, patch decodes), its image patches
 # all point at that one table's mirrors (never a mix: a half-loaded
 # table), and that table was the last good one published at some moment
-# while the request was in flight, or within TABLE_LAG before it. A malformed body must get a 400 with a
-# JSON {"error": ...} body. A 5xx is an error (a worker killed under a
-# request, a restart), an exception a connection failure; anything else is
-# a wrong answer.
+# while the request was in flight, or within TABLE_LAG before it. A
+# malformed body must get a 400 with a JSON {"error": ...} body. A 5xx is
+# an error (a worker killed under a request, a restart), an exception a
+# connection failure; anything else is a wrong answer.
 import base64
 import http.client
 import json

@@ -19,8 +19,6 @@
 
 #define NITEMS(a)	(sizeof (a) / sizeof (a)[0])
 
-#define NNAMES(a)	(sizeof (a) / sizeof (a)[0])
-
 static const char table_yaml[] =
     "mirrors:\n"
     "  gcr.io: my.internal.repo\n"
@@ -383,10 +381,10 @@ START_TEST(test_escaped_names)
 	size_t			 i, k;
 
 	ck_assert_int_eq(review_bytes(body, sizeof body - 1), 0);
-	ck_assert_uint_eq(res.rewrites, NNAMES(names));
+	ck_assert_uint_eq(res.rewrites, NITEMS(names));
 	ops = patch();
-	ck_assert_uint_eq(json_object_array_length(ops), NNAMES(names) + 1);
-	op = json_object_array_get_idx(ops, NNAMES(names));
+	ck_assert_uint_eq(json_object_array_length(ops), NITEMS(names) + 1);
+	op = json_object_array_get_idx(ops, NITEMS(names));
 	ck_assert(json_object_object_get_ex(op, "value", &v));
 	ck_assert(json_object_object_get_ex(v, ADMISSION_ANNOTATION_ORIGINAL,
 	    &v));
@@ -403,8 +401,8 @@ START_TEST(test_escaped_names)
 		ck_assert_msg(json_object_is_type(rec, json_type_object),
 		    "record %zu is not a JSON object: %s", k, records[k]);
 		ck_assert_int_eq(json_object_object_length(rec),
-		    (int)NNAMES(names));
-		for (i = 0; i < NNAMES(names); i++) {
+		    (int)NITEMS(names));
+		for (i = 0; i < NITEMS(names); i++) {
 			snprintf(want, sizeof want, "%s/t/%zu", k < 2 ?
 			    "gcr.io" : "my.internal.repo", i);
 			ck_assert_msg(json_object_object_get_ex(rec, names[i],

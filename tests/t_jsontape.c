@@ -173,6 +173,39 @@ START_TEST(test_lookup)
 END_TEST
 
 /*
+ * The elements of an array and the root have the empty key, whatever key
+ * came before them, and asking for it leaves every member's key as it was
+ * (an escaped one is decoded once, in place).
+ */
+START_TEST(test_element_keys)
+{
+	struct jsontape	*t;
+	size_t		 arr, e, n = 0;
+
+	t = parse_ok("[{\"\\u0041\":[1,{\"b\":2},3],\"c\":[]},4]", 8);
+	ck_assert_str_eq(jsontape_key(t, JSONTAPE_ROOT), "");
+	for (e = jsontape_first(t, JSONTAPE_ROOT); e != 0;
+	    e = jsontape_next(t, JSONTAPE_ROOT, e))
+		ck_assert_str_eq(jsontape_key(t, e), "");
+	e = jsontape_first(t, JSONTAPE_ROOT);
+	arr = jsontape_member(t, e, "A");
+	ck_assert_uint_ne(arr, 0);
+	for (e = jsontape_first(t, arr); e != 0; e = jsontape_next(t, arr, e)) {
+		ck_assert_str_eq(jsontape_key(t, e), "");
+		n++;
+	}
+	ck_assert_uint_eq(n, 3);
+	e = jsontape_next(t, arr, jsontape_first(t, arr));
+	ck_assert_str_eq(jsontape_key(t, jsontape_first(t, e)), "b");
+	e = jsontape_first(t, JSONTAPE_ROOT);
+	ck_assert_uint_eq(jsontape_member(t, e, "A"), arr);
+	ck_assert_str_eq(jsontape_key(t, arr), "A");
+	ck_assert_uint_ne(jsontape_member(t, e, "c"), 0);
+	jsontape_free(t);
+}
+END_TEST
+
+/*
  * Several keys in one walk find what jsontape_member() finds for each:
  * names that begin alike or are prefixes of others, the empty name, a
  * repeated key (the last wins), names with escapes, and one with an
@@ -278,6 +311,7 @@ jsontape_suite(void)
 	tcase_add_test(tc, test_depth);
 	tcase_add_test(tc, test_too_large);
 	tcase_add_test(tc, test_lookup);
+	tcase_add_test(tc, test_element_keys);
 	tcase_add_test(tc, test_members);
 	tcase_add_test(tc, test_surrogates);
 	tcase_add_test(tc, test_wordscan);
