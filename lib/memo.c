@@ -115,7 +115,7 @@ memo_keep(struct memo *m, const char *image, size_t len, const char *out,
 	struct kept	*k, **set, **victim;
 	char		*p;
 	uint64_t	 hash;
-	size_t		 out_len = 0, size;
+	size_t		 out_len = 0, registry_len, source_len, size;
 
 	if (len > MEMO_IMAGE_MAX || match->outcome == MIRROR_INVALID ||
 	    match->outcome == MIRROR_REFUSED)
@@ -130,8 +130,10 @@ memo_keep(struct memo *m, const char *image, size_t len, const char *out,
 		free(set[1]);
 		set[1] = NULL;
 	}
-	size = sizeof *k + len + out_len + 1 + strlen(match->registry) + 1 +
-	    strlen(match->source) + 1;
+	registry_len = strlen(match->registry);
+	source_len = strlen(match->source);
+	size = sizeof *k + len + out_len + 1 + registry_len + 1 + source_len +
+	    1;
 	/* Ends: an answer is far smaller than MEMO_BYTES_MAX. */
 	while (m->bytes + size > MEMO_BYTES_MAX) {
 		victim = m->set[m->hand++ & (MEMO_SETS - 1)];
@@ -149,8 +151,8 @@ memo_keep(struct memo *m, const char *image, size_t len, const char *out,
 	k->len = len;
 	k->outcome = match->outcome;
 	k->out_len = out_len;
-	k->registry_len = strlen(match->registry);
-	k->source_len = strlen(match->source);
+	k->registry_len = registry_len;
+	k->source_len = source_len;
 	p = k->bytes;
 	memcpy(p, image, len);
 	p += len;
