@@ -19,7 +19,7 @@
 #   connection, one request at a time) and the latency at a fixed rate of
 #   BENCH_RATE requests/s (h2load --rps);
 # - after the runs: the resident memory of a worker and of the whole server
-#   (VmRSS summed; PSS summed, which counts shared pages once);
+#   (VmRSS summed; PSS summed; and each page once, tests/bench/pages.py);
 # - with BENCH_BASELINE, another build of gilly (an earlier commit, say)
 #   as a third server in the same rounds (ceiling, gilly, baseline; then
 #   ceiling, baseline, gilly): a change measured against the code before
@@ -38,8 +38,8 @@
 # to try (BENCH_CEILING_CONF the ceiling's, if it must differ, e.g. in a
 # TCP port), BENCH_BASELINE the other gilly (none by default) and
 # BENCH_BASELINE_CONF its lighttpd configuration (BENCH_CONF). Needs
-# wrk, h2load, curl and openssl; nothing is downloaded, and every server
-# started is stopped by PID, on failure too.
+# wrk, h2load, curl, openssl and python3; nothing is downloaded, and
+# every server started is stopped by PID, on failure too.
 set -eu
 
 # shellcheck source=tests/bench/common.sh
@@ -65,7 +65,7 @@ die() {
 	exit 1
 }
 
-for c in wrk h2load curl openssl awk jq; do
+for c in wrk h2load curl openssl awk jq python3; do
 	command -v "$c" >/dev/null 2>&1 || die "$c not found"
 done
 [ -x "$LIGHTTPD" ] || die "lighttpd not found: set LIGHTTPD"
@@ -151,13 +151,18 @@ cpu_ticks() {
 	echo "$_t $_w"
 }
 
-# mem PID: "worker_rss_kib server_rss_kib server_pss_kib" (the largest
-# worker; sums over lighttpd and its workers).
+# mem PID: "worker_rss_kib server_rss_kib server_pss_kib server_once_kib"
+# (the largest worker; sums over lighttpd and its workers; their pages,
+# each counted once, tests/bench/pages.py: "-" where it cannot tell).
 mem() {
 	_wmax=0
 	_rss=0
 	_pss=0
-	for _p in "$1" $(children "$1"); do
+	_pids="$1 $(children "$1")"
+	# shellcheck disable=SC2086 # the PIDs, split on purpose
+	_once=$(python3 "$SRCDIR/tests/bench/pages.py" $_pids 2>/dev/null) ||
+	    _once=-
+	for _p in $_pids; do
 		_r=$(awk '/^VmRSS:/ { print $2 }' "/proc/$_p/status" \
 		    2>/dev/null) || continue
 		_s=$(awk '/^Pss:/ { print $2 }' "/proc/$_p/smaps_rollup" \
@@ -166,7 +171,7 @@ mem() {
 		_pss=$((_pss + _s))
 		[ "$_p" = "$1" ] || [ "$_r" -le "$_wmax" ] || _wmax=$_r
 	done
-	echo "$_wmax $_rss $_pss"
+	echo "$_wmax $_rss $_pss $_once"
 }
 
 # served NAME: the requests server NAME has answered (its access log's
@@ -481,7 +486,8 @@ END {
 echo
 echo "Memory (KiB) at the start and after the runs (requests served): the"
 echo "largest worker's RSS; the whole server's (lighttpd and workers) RSS, PSS"
-printf "| %-7s | %-8s | %15s | %17s | %17s | %8s |\n" workers server \
-    "worker RSS" "server RSS" "server PSS" requests
-awk '{ printf "| %-7s | %-8s | %6d -> %6d | %7d -> %7d | %7d -> %7d | %8d |\n",
-    $1, $2, $3, $6, $4, $7, $5, $8, $9 }' "$TMP/memory"
+echo "(sums), and its pages each counted once, as its pod's cgroup would"
+printf "| %-7s | %-8s | %15s | %17s | %17s | %17s | %8s |\n" workers \
+    server "worker RSS" "server RSS" "server PSS" "server once" requests
+awk '{ printf "| %-7s | %-8s | %6s -> %6s | %7s -> %7s | %7s -> %7s | %7s -> %7s | %8s |\n",
+    $1, $2, $3, $7, $4, $8, $5, $9, $6, $10, $11 }' "$TMP/memory"
