@@ -573,12 +573,12 @@ serve_fcgi(const char *path)
 			sigprocmask(SIG_SETMASK, &awake, NULL);
 	}
 	for (;;) {
-		/* Lines are kept and written together, after the answer. */
 		if (hold && !listen_ready(rq.listen_sock)) {
 			log_flush();
 			if (listen_wait(rq.listen_sock, &awake) != 0)
 				break;
 		}
+		/* Lines are kept and written together, after the answer. */
 		log_begin();
 		/*
 		 * libfcgi returns -errno even where accept() was not called
