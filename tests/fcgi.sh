@@ -4,7 +4,7 @@
 # body is read, and well-formed responses with a log line for each error.
 . "$(dirname "$0")/lib.sh"
 
-need_cmd cgi-fcgi jq
+need_cmd cgi-fcgi jq "$PYTHON"
 
 TABLE=$SRCDIR/tests/data/golden.yaml
 REVIEW=$SRCDIR/tests/fixtures/pod-create-gcr.json
@@ -81,6 +81,24 @@ for review in "$SRCDIR"/tests/fixtures/*.json; do
 	expect_same "POST /mutate $name: as the CLI" "$TMP/cli.out" \
 	    "$TMP/resp.body"
 done
+
+# A front end that keeps its connection to the worker (FCGI_KEEP_CONN, as
+# nginx's fastcgi_keep_conn; lighttpd does not): each request on it is
+# answered, though none comes through a new accept().
+"$GILLY" -c "$TABLE" <"$REVIEW" >"$TMP/cli.out" 2>/dev/null
+if "$PYTHON" "$SRCDIR/tests/fcgi-keepconn.py" "$FCGI_SOCK" "$REVIEW" 3 10 \
+    "$TMP/kept" 2>"$TMP/kept.err"; then
+	pass "3 requests on one kept connection: answered"
+	for i in 1 2 3; do
+		sed '1,/^\r\{0,1\}$/d' "$TMP/kept.$i" >"$TMP/kept.body"
+		printf '\n' >>"$TMP/kept.body"
+		expect_same "kept connection, request $i: as the CLI" \
+		    "$TMP/cli.out" "$TMP/kept.body"
+	done
+else
+	fail "3 requests on one kept connection: $(cat "$TMP/kept.err")"
+fi
+check "the worker runs after a kept connection" fcgi_alive
 
 fcgi_request POST /mutate "$REVIEW" 'Application/JSON'
 expect_status "Content-Type in capitals" 200
