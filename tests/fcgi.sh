@@ -83,8 +83,8 @@ for review in "$SRCDIR"/tests/fixtures/*.json; do
 done
 
 # A front end that keeps its connection to the worker (FCGI_KEEP_CONN, as
-# nginx's fastcgi_keep_conn; lighttpd does not): each request on it is
-# answered, though none comes through a new accept().
+# nginx's fastcgi_keep_conn; lighttpd does not): every request on it is
+# answered, though only the first comes through an accept().
 "$GILLY" -c "$TABLE" <"$REVIEW" >"$TMP/cli.out" 2>/dev/null
 if "$PYTHON" "$SRCDIR/tests/fcgi-keepconn.py" "$FCGI_SOCK" "$REVIEW" 3 10 \
     "$TMP/kept" 2>"$TMP/kept.err"; then
