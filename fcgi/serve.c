@@ -457,7 +457,7 @@ serve_metrics_start(const char *path)
 /*
  * Why the listening socket is made non-blocking: a request's log lines are
  * then held (log_hold) while the next connection is already waiting, and
- * written only when none waits (next_ready), just before the worker
+ * written only when none waits (next_poll), just before the worker
  * sleeps; or at LOG_BATCH_MAX bytes. A busy worker so writes its log once
  * every ten requests or so instead of after each, and no line waits while
  * the worker has nothing to do. The flag is for the one accept() that
@@ -491,43 +491,34 @@ next_fd(const FCGX_Request *rq)
 
 /*
  * Whether something waits at fd (next_fd): a connection, or a request on
- * a kept one. Asked of poll(), not of a non-blocking accept(): Linux
+ * a kept one; -1 on an error. timeout NULL: sleeps until something does,
+ * with the signal mask awake, the only place a stop signal is let in
+ * (serve_fcgi). Asked of poll(), not of a non-blocking accept(): Linux
  * allocates the new socket and its file before it looks at the queue, so
- * an accept() that finds nothing costs about 3 µs where this poll() costs
- * 0.24 µs (Linux 6.18). The old loop paid that failed accept() before
- * every sleep: 0.4 times a request under load (tests/bench/README.md).
+ * an accept() that finds nothing costs about 3 µs where a ppoll() with no
+ * timeout costs 0.24 µs (Linux 6.18). The old loop paid that failed
+ * accept() before every sleep: 0.4 times a request under load
+ * (tests/bench/README.md).
  */
 static int
-next_ready(int fd)
+next_poll(int fd, const struct timespec *timeout, const sigset_t *awake)
 {
 	struct pollfd	 pfd;
+	int		 n;
 
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	pfd.revents = 0;
-	return (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0);
-}
-
-/*
- * Sleep until something waits at fd (next_fd), with the signal mask
- * awake: the only place a stop signal is let in (serve_fcgi).
- */
-static int
-next_wait(int fd, const sigset_t *awake)
-{
-	struct pollfd	 pfd;
-
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	while (ppoll(&pfd, 1, NULL, awake) == -1)
+	while ((n = ppoll(&pfd, 1, timeout, awake)) == -1)
 		if (errno != EINTR)
 			return (-1);
-	return (0);
+	return (n == 1 && (pfd.revents & POLLIN) != 0);
 }
 
 int
 serve_fcgi(const char *path)
 {
+	static const struct timespec	 now = { 0, 0 };
 	struct exchange	 ex;
 	struct table	*table = NULL;
 	FCGX_Request	 rq;
@@ -569,7 +560,7 @@ serve_fcgi(const char *path)
 	ex.rq = &rq;
 	/*
 	 * Held log lines would die with the worker: a stop signal waits,
-	 * blocked, until the worker sleeps, having written them (next_wait).
+	 * blocked, until the worker sleeps, having written them (next_poll).
 	 * So a busy worker finishes the connections already waiting for it
 	 * first. One that cannot sleep there (hold 0) holds nothing, and lets
 	 * the signals in at any time.
@@ -586,9 +577,9 @@ serve_fcgi(const char *path)
 			sigprocmask(SIG_SETMASK, &awake, NULL);
 	}
 	for (;;) {
-		if (hold && !next_ready(next_fd(&rq))) {
+		if (hold && next_poll(next_fd(&rq), &now, NULL) == 0) {
 			log_flush();
-			if (next_wait(next_fd(&rq), &awake) != 0)
+			if (next_poll(next_fd(&rq), NULL, &awake) == -1)
 				break;
 		}
 		/* Lines are kept and written together, after the answer. */
