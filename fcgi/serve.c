@@ -7,6 +7,7 @@
 #include "common.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -37,6 +38,14 @@
  * mounted ConfigMap reaches the pod seconds after its update anyway.
  */
 #define SERVE_TABLE_LAG_NS	UINT64_C(1000000)
+
+/*
+ * A worker that has had no request for this long writes the log lines it
+ * holds (serve_fcgi). Short, so that lines reach the log while they are
+ * news; long enough that a burst of requests, which lighttpd hands a worker
+ * a few microseconds apart, is logged in a few writes, not one each.
+ */
+#define SERVE_LOG_IDLE_MS	20
 
 /* The metrics file when neither the environment nor the socket names one. */
 #define SERVE_METRICS_DEFAULT	"/run/gilly/gilly.metrics"
@@ -455,53 +464,64 @@ serve_metrics_start(const char *path)
 }
 
 /*
- * Why the listening socket is made non-blocking: a request's log lines are
- * then held (log_hold) while the next connection is already waiting, and
- * written only when none waits (next_poll), just before the worker
- * sleeps; or at LOG_BATCH_MAX bytes. A busy worker so writes its log once
- * every ten requests or so instead of after each, and no line waits while
- * the worker has nothing to do. The flag is for the one accept() that
- * might find nothing after all. Only accept() sees it: the connections it
- * returns are blocking, as libfcgi wants them (accept(2) does not pass
- * O_NONBLOCK on). lighttpd gives each worker a socket of its own. Returns
- * whether the flag is set.
+ * Where a worker holding log lines waits for its next request, and learns
+ * that none came for SERVE_LOG_IDLE_MS:
+ *
+ * SERVE_WAIT_ACCEPT: in accept(), on a unix socket made blocking with that
+ * receive timeout (libfcgi returns -EAGAIN when it passes): one system
+ * call a request, as the do-nothing responder of tests/bench makes. Asking
+ * ppoll() first, and writing the log at each of a busy worker's short
+ * sleeps, cost it 2.4 calls a request more (tests/bench/README.md). Only
+ * accept() sees the timeout: on Linux a unix socket's connections do not
+ * inherit it (a TCP socket's do, and libfcgi's reads of a body would time
+ * out; on the BSDs a unix socket's do too).
+ *
+ * SERVE_WAIT_POLL: elsewhere, in ppoll() with that timeout, the socket made
+ * non-blocking so that an accept() that finds the connection gone to
+ * another process returns at once (-EAGAIN). The connections it returns
+ * are blocking, as libfcgi wants them: accept(2) does not pass O_NONBLOCK
+ * on (Linux).
+ *
+ * A worker that holds nothing sleeps in ppoll() with no timeout. lighttpd
+ * gives each worker a socket of its own.
  */
-static int
-listen_nonblocking(int fd)
+enum serve_wait {
+	SERVE_WAIT_NONE = -1,	/* neither could be set up: hold nothing */
+	SERVE_WAIT_POLL,
+	SERVE_WAIT_ACCEPT
+};
+
+static enum serve_wait
+serve_wait_setup(int fd)
 {
 	int	 fl;
+#ifdef __linux__
+	struct sockaddr_storage	 ss;
+	struct timeval		 tv;
+	socklen_t		 len = sizeof ss;
 
+	tv.tv_sec = SERVE_LOG_IDLE_MS / 1000;
+	tv.tv_usec = SERVE_LOG_IDLE_MS % 1000 * 1000;
+	if ((fl = fcntl(fd, F_GETFL)) != -1 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    ss.ss_family == AF_UNIX &&
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0)
+		return (SERVE_WAIT_ACCEPT);
+#endif
 	if ((fl = fcntl(fd, F_GETFL)) == -1)
-		return (0);
-	return ((fl & O_NONBLOCK) != 0 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+		return (SERVE_WAIT_NONE);
+	return (fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0 ? SERVE_WAIT_POLL :
+	    SERVE_WAIT_NONE);
 }
 
 /*
- * The descriptor a worker's next request comes on: the connection its
- * front end keeps open (FCGI_KEEP_CONN, which lighttpd does not set and
- * nginx's fastcgi_keep_conn does), from which libfcgi reads the next
- * request without an accept(); else the listening socket.
+ * Whether something waits at fd: a connection, or a request on a kept one;
+ * -1 on an error. Waits timeout at most (NULL: until something does), with
+ * the signal mask mask (NULL: the one in force).
  */
 static int
-next_fd(const FCGX_Request *rq)
-{
-	return (rq->ipcFd >= 0 ? rq->ipcFd : rq->listen_sock);
-}
-
-/*
- * Whether something waits at fd (next_fd): a connection, or a request on
- * a kept one; -1 on an error. timeout NULL: sleeps until something does,
- * with the signal mask awake, the only place a stop signal is let in
- * (serve_fcgi). Asked of poll(), not of a non-blocking accept(): Linux
- * allocates the new socket and its file before it looks at the queue, so
- * an accept() that finds nothing costs about 3 µs where a ppoll() with no
- * timeout costs 0.24 µs (Linux 6.18). The old loop paid that failed
- * accept() before every sleep: 0.4 times a request under load
- * (tests/bench/README.md).
- */
-static int
-next_poll(int fd, const struct timespec *timeout, const sigset_t *awake)
+next_poll(int fd, const struct timespec *timeout, const sigset_t *mask)
 {
 	struct pollfd	 pfd;
 	int		 n;
@@ -509,19 +529,51 @@ next_poll(int fd, const struct timespec *timeout, const sigset_t *awake)
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	pfd.revents = 0;
-	while ((n = ppoll(&pfd, 1, timeout, awake)) == -1)
+	while ((n = ppoll(&pfd, 1, timeout, mask)) == -1)
 		if (errno != EINTR)
 			return (-1);
 	return (n == 1 && (pfd.revents & POLLIN) != 0);
 }
 
+/*
+ * Wait for the worker's next request (serve_wait), unless accept() is to.
+ * Where a front end keeps its connection (FCGI_KEEP_CONN, which lighttpd
+ * does not set and nginx's fastcgi_keep_conn does), libfcgi reads the next
+ * request from it without an accept(), with no timeout: that wait is a
+ * ppoll() with one. With no line held, the worker sleeps with the signal
+ * mask awake, the only place a stop signal is let in (serve_fcgi).
+ * Returns -1 on an error.
+ */
+static int
+next_wait(const FCGX_Request *rq, enum serve_wait wait_in,
+    const sigset_t *awake)
+{
+	static const struct timespec	 idle = { SERVE_LOG_IDLE_MS / 1000,
+	    SERVE_LOG_IDLE_MS % 1000 * 1000000L };
+	int				 fd;
+
+	fd = rq->ipcFd >= 0 ? rq->ipcFd : rq->listen_sock;
+	if (log_held()) {
+		if (rq->ipcFd < 0 && wait_in == SERVE_WAIT_ACCEPT)
+			return (0);
+		switch (next_poll(fd, &idle, NULL)) {
+		case -1:
+			return (-1);
+		case 1:
+			return (0);
+		}
+		log_flush();
+	}
+	return (next_poll(fd, NULL, awake) == -1 ? -1 : 0);
+}
+
 int
 serve_fcgi(const char *path)
 {
-	static const struct timespec	 now = { 0, 0 };
 	struct exchange	 ex;
 	struct table	*table = NULL;
 	FCGX_Request	 rq;
+	enum serve_wait	 wait_in;
 	sigset_t	 stop, awake;
 	char		*mpath, *cpath, *cause = NULL;
 	int		 opened, hold, rc, rv = 1;
@@ -560,38 +612,43 @@ serve_fcgi(const char *path)
 	ex.rq = &rq;
 	/*
 	 * Held log lines would die with the worker: a stop signal waits,
-	 * blocked, until the worker sleeps, having written them (next_poll).
-	 * So a busy worker finishes the connections already waiting for it
-	 * first. One that cannot sleep there (hold 0) holds nothing, and lets
-	 * the signals in at any time.
+	 * blocked, until the worker sleeps, having written them (next_wait),
+	 * once no request has come for SERVE_LOG_IDLE_MS. So a busy worker
+	 * serves the requests that keep coming first; lighttpd stops sending
+	 * before it signals. One that cannot wait so (SERVE_WAIT_NONE) holds
+	 * nothing, and lets the signals in at any time.
 	 */
-	hold = 0;
+	wait_in = SERVE_WAIT_NONE;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &stop, &awake) == 0) {
-		if ((hold = listen_nonblocking(rq.listen_sock))) {
+		if ((wait_in = serve_wait_setup(rq.listen_sock)) !=
+		    SERVE_WAIT_NONE) {
 			sigdelset(&awake, SIGTERM);
 			sigdelset(&awake, SIGUSR1);
 		} else
 			sigprocmask(SIG_SETMASK, &awake, NULL);
 	}
+	hold = wait_in != SERVE_WAIT_NONE;
 	for (;;) {
-		if (hold && next_poll(next_fd(&rq), &now, NULL) == 0) {
-			log_flush();
-			if (next_poll(next_fd(&rq), NULL, &awake) == -1)
-				break;
-		}
+		if (hold && next_wait(&rq, wait_in, &awake) == -1)
+			break;
 		/* Lines are kept and written together, after the answer. */
 		log_begin();
 		/*
 		 * libfcgi returns -errno even where accept() was not called
 		 * (a shutdown flag set by a signal): a stale -EAGAIN would
-		 * read as "nothing waiting" and the loop would spin.
+		 * read as "no request came" and the loop would spin.
 		 */
 		errno = 0;
 		if ((rc = FCGX_Accept_r(&rq)) < 0) {
 			log_flush();
+			/*
+			 * No request came for SERVE_LOG_IDLE_MS, or (in
+			 * ppoll()) another process took it: the lines are
+			 * out, and the worker sleeps.
+			 */
 			if (hold && (rc == -EAGAIN || rc == -EWOULDBLOCK))
 				continue;
 			break;

@@ -5,12 +5,13 @@
  * and unbuffered stderr makes each a write(2), a wake-up of whatever reads
  * the log, and a local time formatted again. In a FastCGI worker a
  * request's lines are kept (log_begin) and written once its answer is out
- * (log_flush), off the latency path; while more connections wait for the
+ * (log_flush), off the latency path; while more requests come to the
  * worker, they are held for the next requests' (log_hold) and written
- * together, up to PIPE_BUF bytes. The price: a worker killed by SIGKILL,
- * SIGINT or a crash loses the lines it held; lighttpd logs the death.
- * SIGTERM and SIGUSR1 wait until they are out (fcgi/serve.c). The stamp
- * is formatted once a second.
+ * together, up to PIPE_BUF bytes, once none has come for a moment
+ * (fcgi/serve.c). The price: a worker killed by SIGKILL, SIGINT or a
+ * crash loses the lines it held; lighttpd logs the death. SIGTERM and
+ * SIGUSR1 wait until they are out (fcgi/serve.c). The stamp is formatted
+ * once a second.
  */
 #include "common.h"
 
@@ -99,6 +100,12 @@ log_hold(void)
 		log_held_at = now;
 	else if (now - log_held_at >= LOG_HOLD_MS)
 		log_flush();
+}
+
+int
+log_held(void)
+{
+	return (log_len > 0);
 }
 
 void

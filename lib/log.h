@@ -31,6 +31,9 @@ void	log_flush(void);
  */
 void	log_hold(void);
 
+/* Whether lines wait for log_flush(). */
+int	log_held(void);
+
 /* Silence (1) or restore (0) log_line: for tests and benchmarks. */
 void	log_set_quiet(int);
 

@@ -139,6 +139,7 @@ while IFS='|' read -r name want; do
 		check "fcgi $name: 413" test "$status" = 413
 		continue
 	fi
+	logged=$(grep -c 'Bad request: ' "$FCGI_LOG" || :)
 	fcgi_request POST /mutate "$D/$name.json"
 	check "fcgi $name: 400" test "$status" = 400
 	if jq -e --arg w "$want" '.error | contains($w)' "$TMP/resp.body" \
@@ -148,7 +149,10 @@ while IFS='|' read -r name want; do
 		fail "fcgi $name: body does not name \"$want\":"
 		sed 's/^/	/' "$TMP/resp.body"
 	fi
-	grep 'Bad request: ' "$FCGI_LOG" | tail -1 >"$TMP/logline" || :
+	# This request's line: the one after those logged before it.
+	log_wait "$FCGI_LOG" 'Bad request: ' $((logged + 1)) || :
+	grep 'Bad request: ' "$FCGI_LOG" | sed -n "$((logged + 1))p" \
+	    >"$TMP/logline" || :
 	expect_grep "fcgi $name: logged" "$want" "$TMP/logline"
 done <"$TMP/cases"
 

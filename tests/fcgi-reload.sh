@@ -46,6 +46,8 @@ scrape() {
 
 # logged_once NAME TEXT: the worker's log holds TEXT on exactly one line.
 logged_once() {
+	log_wait "$FCGI_LOG" "$2" || :
+	log_settle
 	_n=$(grep -cF -- "$2" "$FCGI_LOG" || :)
 	if [ "$_n" -eq 1 ]; then
 		pass "$1: logged once"
@@ -134,11 +136,11 @@ expect_rewrite "broken table, again" mirror-b.example
 expect_rewrite "broken table, a third time" mirror-b.example
 healthy "broken table"
 logged_once "broken table" "[Config] $CM/gilly.yaml:3:3: duplicate source \"gcr.io\""
-expect_grep "broken table: the old one stays" \
+expect_logged "broken table: the old one stays" \
     "the table loaded before stays in force (2 rules)" "$FCGI_LOG"
 # The same position as gilly check-config reports.
 "$GILLY" check-config "$CM/gilly.yaml" >/dev/null 2>"$TMP/check.err" || :
-expect_grep "broken table: as check-config says" "$(cat "$TMP/check.err")" \
+expect_logged "broken table: as check-config says" "$(cat "$TMP/check.err")" \
     "$FCGI_LOG"
 scrape
 expect_metric "broken table" "$TMP/metrics" gilly_table_rules 2

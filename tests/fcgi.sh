@@ -41,8 +41,7 @@ expect_error() {
 	expect_status "$1" "$2"
 	check "$1: JSON error body" \
 	    jq_true '.error | type == "string" and length > 0' "$TMP/resp.body"
-	_n=$(grep -c "\[Serve\] $2 " "$FCGI_LOG" || :)
-	check "$1: logged" test "$_n" -gt 0
+	check "$1: logged" log_wait "$FCGI_LOG" "[Serve] $2 "
 }
 
 # --- /healthz
@@ -68,7 +67,7 @@ expect_grep "POST /mutate: JSON" "Content-Type: application/json" \
 printf '\n' >>"$TMP/resp.body"
 expect_same "POST /mutate: the same answer as the CLI" "$TMP/cli.out" \
     "$TMP/resp.body"
-expect_grep "POST /mutate: logged" \
+expect_logged "POST /mutate: logged" \
     "[ReplaceImageRegistry] Image gcr.io/sgryczan/rocket:latest => my.internal.repo/sgryczan/rocket:latest" \
     "$FCGI_LOG"
 
@@ -86,7 +85,7 @@ done
 # nginx's fastcgi_keep_conn; lighttpd does not): every request on it is
 # answered, though only the first comes through an accept().
 "$GILLY" -c "$TABLE" <"$REVIEW" >"$TMP/cli.out" 2>/dev/null
-if "$PYTHON" "$SRCDIR/tests/fcgi-keepconn.py" "$FCGI_SOCK" "$REVIEW" 3 10 \
+if "$PYTHON" "$SRCDIR/tests/fcgi-client.py" "$FCGI_SOCK" "$REVIEW" 3 10 \
     "$TMP/kept" 2>"$TMP/kept.err"; then
 	pass "3 requests on one kept connection: answered"
 	for i in 1 2 3; do
@@ -144,7 +143,7 @@ fcgi_request POST /mutate "$TMP/bad.json"
 expect_status "bad JSON" 400
 check "bad JSON: names the problem" \
     jq_true '.error | startswith("invalid JSON at byte 8")' "$TMP/resp.body"
-expect_grep "bad JSON: logged" "[Mutate] Bad request: invalid JSON" \
+expect_logged "bad JSON: logged" "[Mutate] Bad request: invalid JSON" \
     "$FCGI_LOG"
 fcgi_request POST /mutate "$TMP/bad.json" application/json 100
 expect_error "body shorter than Content-Length" 400

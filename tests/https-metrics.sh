@@ -165,8 +165,8 @@ done
 check "several workers served reviews ($rounds rounds)" served
 
 # Every review of the rounds is in the log, once. A worker holds its lines
-# while connections wait for it (fcgi/serve.c), and writes them when it
-# finds none waiting: after the last round every worker has, at once.
+# while requests keep coming (fcgi/serve.c), and writes them once none has
+# come for a moment: soon after the last round every worker has.
 logged=0
 for _i in 1 2 3 4 5 6 7 8 9 10; do
 	logged=$(grep -c '\[Mutate\] Received POD' "$HTTPS_ERR" || :)

@@ -137,6 +137,9 @@ table mirror-b.example | cm_write 2026_01_01_00_01_00.000000002
 everywhere "after a ConfigMap update" mirror-b.example
 scrape_all "after a ConfigMap update" gilly_table_reloads_total \
     "$HTTPS_WORKERS"
+log_wait "$HTTPS_ERR" "[Config] $HTTPS_TABLE changed: reloaded, 2 rules" \
+    "$HTTPS_WORKERS" || :
+log_settle
 check "the reload logged by every worker" test "$(grep -cF \
     "[Config] $HTTPS_TABLE changed: reloaded, 2 rules" "$HTTPS_ERR")" \
     -eq "$HTTPS_WORKERS"
@@ -147,6 +150,9 @@ printf 'mirrors:\n  gcr.io: mirror-c.example\n  gcr.io: mirror-x.example\n' |
 everywhere "a broken table" mirror-b.example
 everywhere "a broken table, more requests" mirror-b.example
 healthy "a broken table"
+log_wait "$HTTPS_ERR" "[Config] $HTTPS_TABLE:3:3: duplicate source \"gcr.io\"" \
+    "$HTTPS_WORKERS" || :
+log_settle
 check "the error logged once by every worker, with its position" \
     test "$(grep -cF "[Config] $HTTPS_TABLE:3:3: duplicate source \"gcr.io\"" \
     "$HTTPS_ERR")" -eq "$HTTPS_WORKERS"
@@ -175,9 +181,8 @@ if [ $# -ge 2 ]; then
 	_got=$(rewritten "$TMP/two.json")
 	check "the idle worker answers from the table it never read ($_got)" \
 	    [ "$_got" = "mirror-e.example/$IMAGE" ]
-	check "the idle worker says so" grep -qF \
-	    'the last good table, read since by another worker, is now in force' \
-	    "$HTTPS_ERR"
+	check "the idle worker says so" log_wait "$HTTPS_ERR" \
+	    'the last good table, read since by another worker, is now in force'
 	everywhere "after the table broke again" mirror-e.example
 else
 	fail "$HTTPS_WORKERS workers, $# sockets: the idle-worker check needs 2"
@@ -189,9 +194,9 @@ victim=$(https_workers | head -n 1)
 kill -KILL "$victim"
 check "a worker killed while the table is broken is respawned" \
     https_respawned "$victim"
-check "the respawned worker starts from the last good table" grep -qF \
-    'starting from the last good table read by another worker (2 rules)' \
-    "$HTTPS_ERR"
+check "the respawned worker starts from the last good table" log_wait \
+    "$HTTPS_ERR" \
+    'starting from the last good table read by another worker (2 rules)'
 everywhere "after the respawn" mirror-e.example
 healthy "after the respawn"
 

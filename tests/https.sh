@@ -247,7 +247,7 @@ serving "plain HTTP"
 # --- logs, and the end -----------------------------------------------------
 
 check "the workers log to the server's stderr" \
-    grep -qF '[Mutate] Received POD create event' "$HTTPS_ERR"
+    log_wait "$HTTPS_ERR" '[Mutate] Received POD create event'
 # bin-environment and bin-copy-environment: the workers see the table's
 # path, glibc's malloc setting and TZ, nothing of lighttpd's environment.
 # (lighttpd adds PHP_FCGI_CHILDREN=1 to every backend it spawns, for

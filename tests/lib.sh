@@ -64,13 +64,18 @@ need_jsonpatch() {
 
 [ -x "$GILLY" ] || hard_error "$GILLY is not an executable (run make first)"
 
-# fcgi_start ARGS...: spawn gilly ARGS as a FastCGI responder on a socket in
-# $TMP the way lighttpd does (the listening socket on fd 0), with cgi-fcgi
-# -start. Sets FCGI_SOCK and FCGI_PID (killed at exit); the worker's stderr
-# goes to $FCGI_LOG, its stdout (which must stay empty) to $TMP/fcgi.stdout.
+# fcgi_start [--at HOST:PORT] ARGS...: spawn gilly ARGS as a FastCGI
+# responder on a socket in $TMP (or on TCP at HOST:PORT) the way lighttpd
+# does (the listening socket on fd 0), with cgi-fcgi -start. Sets
+# FCGI_SOCK and FCGI_PID (killed at exit); the worker's stderr goes to
+# $FCGI_LOG, its stdout (which must stay empty) to $TMP/fcgi.stdout.
 fcgi_start() {
 	need_cmd cgi-fcgi
 	FCGI_SOCK=$TMP/gilly.sock
+	if [ "${1:-}" = --at ]; then
+		FCGI_SOCK=$2
+		shift 2
+	fi
 	FCGI_LOG=$TMP/fcgi.log
 	: >"$FCGI_LOG"
 	: >"$TMP/fcgi.stdout"
@@ -180,6 +185,31 @@ expect_grep() {
 		fail "$1: no \"$2\" in:"
 		sed 's/^/	/' "$3" | head -20
 	fi
+}
+
+# log_wait FILE TEXT [N]: FILE comes to hold at least N (1) lines with TEXT
+# (a fixed string) within 5 s. A worker writes its requests' log lines
+# once it has had no request for a moment (fcgi/serve.c), not with the
+# answer.
+log_wait() {
+	_i=0
+	while [ "$(grep -cF -- "$2" "$1" || :)" -lt "${3:-1}" ]; do
+		[ $_i -lt 100 ] || return 1
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+}
+
+# log_settle: long enough for a worker with no request to have written all
+# it held (fcgi/serve.c: 20 ms), before lines are counted.
+log_settle() {
+	sleep 0.1
+}
+
+# expect_logged NAME TEXT FILE: expect_grep, of a worker's log.
+expect_logged() {
+	log_wait "$3" "$2" || :
+	expect_grep "$@"
 }
 
 # expect_same NAME WANT GOT: the two files are identical.

@@ -3,8 +3,8 @@
  * the message, bytes that could forge a line replaced, long messages cut;
  * and how lines are batched into writes: none within a request until its
  * log_flush(), lines held across requests by log_hold() until a flush, a
- * full batch or a second (not the clock's next), and never a write over
- * PIPE_BUF bytes.
+ * full batch or a second (not the clock's next), log_held() saying so, and
+ * never a write over PIPE_BUF bytes.
  *
  * stderr is one end of a SOCK_SEQPACKET socket pair here: each write(2)
  * arrives as one record, so the tests see the writes, not only the bytes.
@@ -204,20 +204,26 @@ START_TEST(test_batch)
 }
 END_TEST
 
-/* Held lines wait for the next requests', until a flush. */
+/*
+ * Held lines wait for the next requests', until a flush; log_held() says
+ * whether any wait (a worker holding some sleeps only so long).
+ */
 START_TEST(test_hold)
 {
 	char	 buf[1024];
 
+	ck_assert(!log_held());
 	log_begin();
 	log_line("[Test] first request");
 	log_hold();
 	expect_no_write();
+	ck_assert(log_held());
 	log_begin();
 	log_line("[Test] second request");
 	log_hold();
 	expect_no_write();
 	log_flush();
+	ck_assert(!log_held());
 	ck_assert_int_gt(next_write(buf, sizeof buf), 0);
 	ck_assert_ptr_nonnull(strstr(buf, "first request\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "second request\n"));
@@ -227,6 +233,12 @@ START_TEST(test_hold)
 	log_begin();
 	log_hold();
 	expect_no_write();
+	ck_assert(!log_held());
+	/* Outside a batch, a line is written at once and nothing is held. */
+	log_flush();
+	log_line("[Test] between requests");
+	ck_assert_int_gt(next_write(buf, sizeof buf), 0);
+	ck_assert(!log_held());
 }
 END_TEST
 
