@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # common.sh: what the benchmark scripts share (e2e.sh, profile-worker.sh
-# source it): the programs and inputs, each one set from the environment
+# and syscalls.sh source it): the programs and inputs, each one set from the environment
 # if it is there, and the stopping of a server. $0 is the script that
 # sources this one, in tests/bench.
 : "${SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"

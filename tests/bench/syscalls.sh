@@ -1,0 +1,170 @@
+#!/bin/sh
+# syscalls.sh: the system calls and context switches of a loaded server's
+# workers per request, gilly's beside the ceiling's (and a baseline's),
+# counted by perf stat on the kernel's tracepoints.
+#
+# CPU time moves from run to run (e2e.sh); the count of system calls a
+# request does not, and it is what a change to a worker's loop changes:
+# each call costs a worker between a few tenths of a microsecond and a
+# few microseconds. Each program serves as the workers of a lighttpd with
+# the pod's configuration (on 127.0.0.1 over TLS); h2load posts the
+# review SYSCALLS_WARM times, then SYSCALLS_N times while perf stat counts
+# the workers' events; the counts are per request.
+#
+# Environment: GILLY, CEILING, SRCDIR, LIGHTTPD, BENCH_REVIEW, BENCH_TABLE
+# as for e2e.sh; BENCH_BASELINE (another gilly, optional); BENCH_WORKERS
+# (2); BENCH_PROTO (h2, or h1 for HTTP/1.1); BENCH_H2_CONNS (2) and
+# BENCH_H2_STREAMS (4), or over HTTP/1.1 BENCH_CONNS (8), as for e2e.sh;
+# SYSCALLS_N (100000), SYSCALLS_WARM (10000). Needs perf (Debian
+# linux-perf) with the tracepoints readable (root, or
+# kernel.perf_event_paranoid -1), h2load, curl, openssl and jq; every
+# server started is stopped by its PID.
+set -eu
+
+# shellcheck source=tests/bench/common.sh
+. "$(dirname "$0")/common.sh"
+: "${BENCH_BASELINE:=}"
+: "${BENCH_WORKERS:=2}"
+: "${BENCH_PROTO:=h2}"
+: "${BENCH_H2_CONNS:=2}"
+: "${BENCH_H2_STREAMS:=4}"
+: "${BENCH_CONNS:=8}"
+: "${SYSCALLS_N:=100000}"
+: "${SYSCALLS_WARM:=10000}"
+
+prog=syscalls.sh
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+for c in perf h2load curl openssl jq; do
+	command -v "$c" >/dev/null 2>&1 || die "$c not found"
+done
+[ -x "$LIGHTTPD" ] || die "lighttpd not found: set LIGHTTPD"
+[ -x "$GILLY" ] || die "$GILLY is not an executable"
+[ -x "$CEILING" ] || die "$CEILING is not an executable"
+[ -z "$BENCH_BASELINE" ] || [ -x "$BENCH_BASELINE" ] ||
+    die "$BENCH_BASELINE is not an executable"
+[ -r "$BENCH_REVIEW" ] || die "$BENCH_REVIEW: no such review"
+case $BENCH_PROTO in
+h2)	load_args="-c$BENCH_H2_CONNS -m$BENCH_H2_STREAMS" ;;
+# As e2e.sh's wrk: BENCH_CONNS connections, a request at a time on each.
+h1)	load_args="--h1 -c$BENCH_CONNS -m1" ;;
+*)	die "BENCH_PROTO: h2 or h1, not $BENCH_PROTO" ;;
+esac
+# The events, in the order printed; each must be one perf knows here.
+events=raw_syscalls:sys_enter,syscalls:sys_enter_accept
+events=$events,syscalls:sys_enter_accept4,syscalls:sys_enter_ppoll
+events=$events,syscalls:sys_enter_poll,syscalls:sys_enter_read
+events=$events,syscalls:sys_enter_write,context-switches
+perf stat -x, -e "$events" true >/dev/null 2>&1 ||
+    die "perf stat cannot count the syscall tracepoints" \
+	"(root, or sysctl kernel.perf_event_paranoid=-1)"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/gilly-syscalls.XXXXXX")
+# case "$TMP" in *" "*): lighttpd.conf's bin-path is split on spaces.
+case "$TMP" in
+*" "*)	die "$TMP: the temporary directory's path must not hold spaces" ;;
+esac
+SERVER=
+cleanup() {
+	[ -z "$SERVER" ] || term_wait "$SERVER" 100
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+jq -c . "$BENCH_REVIEW" >"$TMP/review.json" ||
+    die "$BENCH_REVIEW: jq cannot read it"
+sh "$SRCDIR/lighttpd/gencert.sh" "$TMP/tls" 127.0.0.1 localhost \
+    >/dev/null 2>&1 || die "gencert.sh failed"
+cp "$BENCH_TABLE" "$TMP/gilly.yaml"
+
+# load N OUT: h2load posts the review N times; fails unless all are 200.
+load() {
+	# shellcheck disable=SC2086 # the arguments, split on purpose
+	h2load $load_args -t1 -n "$1" -d "$TMP/review.json" \
+	    -H 'content-type: application/json' \
+	    "https://127.0.0.1:$PORT/mutate" >"$2" 2>&1 ||
+	    { cat "$2" >&2; return 1; }
+	[ "$(awk '/^status codes:/ { print $3 }' "$2")" = "$1" ] ||
+	    { cat "$2" >&2; return 1; }
+}
+
+# count NAME PROGRAM CONFIG: one line of counts per request for PROGRAM's
+# workers under load.
+count() {
+	_name=$1
+	_prog=$2
+	_conf=$3
+	mkdir -p "$TMP/run-$_name"
+	_try=0
+	while :; do
+		_try=$((_try + 1))
+		_n=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		PORT=$((20000 + _n % 12000))
+		GILLY_BIND=127.0.0.1 GILLY_PORT=$PORT GILLY_TLS_DIR=$TMP/tls \
+		    GILLY_RUN_DIR=$TMP/run-$_name GILLY_WORKERS=$BENCH_WORKERS \
+		    GILLY_BIN=$_prog GILLY_CONFIG=$_conf \
+		    GILLY_ACCESS_LOG=$TMP/$_name.access \
+		    "$LIGHTTPD" -D -f "$SRCDIR/lighttpd/lighttpd.conf" \
+		    2>"$TMP/$_name.err" &
+		SERVER=$!
+		_i=0
+		while [ $_i -lt 100 ] && kill -0 "$SERVER" 2>/dev/null; do
+			_code=$(curl -s -o "$TMP/$_name.resp" -w '%{http_code}' \
+			    --max-time 2 --cacert "$TMP/tls/ca.crt" \
+			    -H 'Content-Type: application/json' \
+			    --data-binary "@$TMP/review.json" \
+			    "https://127.0.0.1:$PORT/mutate" 2>/dev/null) || :
+			[ "$_code" != 200 ] || break
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		[ "${_code:-}" != 200 ] || break
+		term_wait "$SERVER" 100
+		SERVER=
+		[ $_try -lt 10 ] && grep -q 'Address already in use' \
+		    "$TMP/$_name.err" && continue
+		sed 's/^/	/' "$TMP/$_name.err" >&2
+		die "$_name: lighttpd did not come up"
+	done
+	_workers=
+	for _p in /proc/[0-9]*; do
+		_st=$(cat "$_p/stat" 2>/dev/null) || continue
+		_st=${_st##*) }
+		# shellcheck disable=SC2086 # the fields, split on purpose
+		set -- $_st
+		[ "$2" != "$SERVER" ] || _workers=$_workers${_workers:+,}${_p#/proc/}
+	done
+	[ -n "$_workers" ] || die "$_name: no workers"
+	load "$SYSCALLS_WARM" "$TMP/load.out" || die "$_name: the warm-up failed"
+	perf stat -x, -o "$TMP/$_name.perf" -e "$events" -p "$_workers" &
+	_perf=$!
+	sleep 0.5
+	load "$SYSCALLS_N" "$TMP/load.out" || die "$_name: the load failed"
+	kill -INT "$_perf"
+	wait "$_perf" || :
+	term_wait "$SERVER" 100
+	SERVER=
+	awk -F, -v name="$_name" -v n="$SYSCALLS_N" '
+	    $3 != "" && $1 ~ /^[0-9]/ { v[++k] = $1 / n }
+	    END { printf "%-9s", name
+		for (i = 1; i <= k; i++) printf " %9.3f", v[i]
+		printf "\n" }' "$TMP/$_name.perf"
+}
+
+echo "# system calls and context switches of the workers a request:" \
+    "$BENCH_WORKERS worker(s), h2load $load_args," \
+    "$SYSCALLS_N requests after $SYSCALLS_WARM," \
+    "review $(basename "$BENCH_REVIEW") compact"
+printf '%-9s' '#'
+printf ' %9s' 'all calls' accept accept4 ppoll poll read write switches
+printf '\n'
+count gilly "$GILLY" "$TMP/gilly.yaml"
+# The ceiling answers the very bytes gilly answered.
+cp "$TMP/gilly.resp" "$TMP/answer.json"
+count ceiling "$CEILING" "$TMP/answer.json"
+[ -z "$BENCH_BASELINE" ] ||
+    count baseline "$BENCH_BASELINE" "$TMP/gilly.yaml"
