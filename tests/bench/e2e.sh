@@ -59,31 +59,13 @@ set -eu
 : "${BENCH_BASELINE:=}"
 : "${BENCH_BASELINE_CONF:=}"
 
-prog=e2e.sh
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
-
-for c in wrk h2load curl openssl awk jq python3; do
-	command -v "$c" >/dev/null 2>&1 || die "$c not found"
-done
-[ -x "$LIGHTTPD" ] || die "lighttpd not found: set LIGHTTPD"
-[ -x "$GILLY" ] || die "$GILLY is not an executable"
-[ -x "$CEILING" ] || die "$CEILING is not an executable"
-[ -z "$BENCH_BASELINE" ] || [ -x "$BENCH_BASELINE" ] ||
-    die "$BENCH_BASELINE is not an executable"
+bench_need wrk h2load curl openssl awk jq python3
 [ -n "$BENCH_BASELINE" ] || [ -z "$BENCH_BASELINE_CONF" ] ||
     die "BENCH_BASELINE_CONF is the baseline's: set BENCH_BASELINE too"
 : "${BENCH_BASELINE_CONF:=$BENCH_CONF}"
-[ -r "$BENCH_REVIEW" ] || die "$BENCH_REVIEW: no such review"
 for c in "$BENCH_CONF" "$BENCH_CEILING_CONF" "$BENCH_BASELINE_CONF"; do
 	[ -r "$c" ] || die "$c: no such lighttpd configuration"
 done
-# lighttpd.conf's bin-path is split on spaces.
-case "$GILLY$CEILING$BENCH_BASELINE" in
-*" "*)	die "the programs' paths must not hold spaces" ;;
-esac
 
 GILLY_EXE=$(readlink -f "$GILLY")
 CEILING_EXE=$(readlink -f "$CEILING")
@@ -187,43 +169,17 @@ cp "$BENCH_TABLE" "$TMP/gilly.yaml"
 
 # start NAME BIN CONFIG WORKERS: lighttpd with WORKERS processes of BIN
 # on a free port; sets PORT and PID.
+bench_started() {
+	SERVERS="$SERVERS $1"
+}
+bench_stop() {
+	stop_server "$1"
+}
 start() {
-	_try=0
 	_conf=$BENCH_CONF
 	[ "$1" != ceiling ] || _conf=$BENCH_CEILING_CONF
 	[ "$1" != baseline ] || _conf=$BENCH_BASELINE_CONF
-	mkdir -p "$TMP/run-$1"
-	: >"$TMP/$1.access"
-	while :; do
-		_try=$((_try + 1))
-		_n=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-		PORT=$((20000 + _n % 12000))
-		GILLY_BIND=127.0.0.1 GILLY_PORT=$PORT GILLY_TLS_DIR=$TMP/tls \
-		    GILLY_RUN_DIR=$TMP/run-$1 GILLY_WORKERS=$4 GILLY_BIN=$2 \
-		    GILLY_CONFIG=$3 GILLY_ACCESS_LOG=$TMP/$1.access \
-		    "$LIGHTTPD" -D -f "$_conf" 2>"$TMP/$1.err" &
-		PID=$!
-		SERVERS="$SERVERS $PID"
-		_i=0
-		while [ $_i -lt 100 ]; do
-			kill -0 "$PID" 2>/dev/null || break
-			_code=$(curl -s -o "$TMP/$1.resp" -w '%{http_code}' \
-			    --max-time 2 --cacert "$TMP/tls/ca.crt" \
-			    -H 'Content-Type: application/json' \
-			    --data-binary "@$POSTED" \
-			    "https://127.0.0.1:$PORT/mutate" 2>/dev/null) || :
-			[ "$_code" != 200 ] || return 0
-			sleep 0.1
-			_i=$((_i + 1))
-		done
-		stop_server "$PID"
-		if [ $_try -lt 10 ] && grep -q 'Address already in use' \
-		    "$TMP/$1.err"; then
-			continue
-		fi
-		sed 's/^/	/' "$TMP/$1.err" >&2
-		die "$1: lighttpd did not come up"
-	done
+	bench_start "$1" "$2" "$3" "$4" "$_conf" "$POSTED" 100
 }
 
 # pct FILE: "p50 p99" of the microseconds in FILE's third column.

@@ -25,25 +25,9 @@ set -eu
 : "${PROFILE_N:=200}"
 : "${PROFILE_WARM:=20}"
 
-prog=profile-worker.sh
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
+bench_need valgrind callgrind_control curl openssl jq
 
-for c in valgrind callgrind_control curl openssl jq; do
-	command -v "$c" >/dev/null 2>&1 || die "$c not found"
-done
-[ -x "$LIGHTTPD" ] || die "lighttpd not found: set LIGHTTPD"
-[ -x "$GILLY" ] || die "$GILLY is not an executable"
-[ -x "$CEILING" ] || die "$CEILING is not an executable"
-[ -r "$BENCH_REVIEW" ] || die "$BENCH_REVIEW: no such review"
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/gilly-profile.XXXXXX")
-# case "$TMP" in *" "*): lighttpd.conf's bin-path is split on spaces.
-case "$TMP" in
-*" "*)	die "$TMP: the temporary directory's path must not hold spaces" ;;
-esac
+bench_tmp profile
 SERVER=
 WORKER=
 # The server and its one worker (valgrind, running the program), by PID.
@@ -54,18 +38,19 @@ stop() {
 	SERVER=
 	WORKER=
 }
+bench_started() {
+	SERVER=$1
+}
+bench_stop() {
+	stop
+}
 cleanup() {
 	stop
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-jq -c . "$BENCH_REVIEW" >"$TMP/review.json" ||
-    die "$BENCH_REVIEW: jq cannot read it"
-sh "$SRCDIR/lighttpd/gencert.sh" "$TMP/tls" 127.0.0.1 localhost \
-    >/dev/null 2>&1 || die "gencert.sh failed"
-cp "$BENCH_TABLE" "$TMP/gilly.yaml"
+bench_inputs
 
 # post N OUT: the review posted N times over one connection; the last
 # answer in OUT; fails unless every answer was 200.
@@ -95,32 +80,9 @@ profile() {
 	printf '#!/bin/sh\nexec valgrind -q --tool=callgrind --callgrind-out-file=%s/%s.%%p %s "$@"\n' \
 	    "$TMP" "$_name" "$(readlink -f "$_prog")" >"$_wrap"
 	chmod +x "$_wrap"
-	mkdir -p "$TMP/run-$_name"
-	_try=0
-	while :; do
-		_try=$((_try + 1))
-		_n=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-		PORT=$((20000 + _n % 12000))
-		GILLY_BIND=127.0.0.1 GILLY_PORT=$PORT GILLY_TLS_DIR=$TMP/tls \
-		    GILLY_RUN_DIR=$TMP/run-$_name GILLY_WORKERS=1 GILLY_BIN=$_wrap \
-		    GILLY_CONFIG=$_conf GILLY_ACCESS_LOG=$TMP/$_name.access \
-		    "$LIGHTTPD" -D -f "$SRCDIR/lighttpd/lighttpd.conf" \
-		    2>"$TMP/$_name.err" &
-		SERVER=$!
-		# valgrind takes seconds to start the worker.
-		_i=0
-		while [ $_i -lt 300 ] && kill -0 "$SERVER" 2>/dev/null; do
-			! post 1 "$TMP/$_name.resp" 2>/dev/null || break
-			sleep 0.1
-			_i=$((_i + 1))
-		done
-		post 1 "$TMP/$_name.resp" 2>/dev/null && break
-		stop
-		[ $_try -lt 10 ] && grep -q 'Address already in use' \
-		    "$TMP/$_name.err" && continue
-		sed 's/^/	/' "$TMP/$_name.err" >&2
-		die "$_name: lighttpd did not come up"
-	done
+	# valgrind takes seconds to start the worker.
+	bench_start "$_name" "$_wrap" "$_conf" 1 \
+	    "$SRCDIR/lighttpd/lighttpd.conf" "$TMP/review.json" 300
 	for _p in /proc/[0-9]*; do
 		_st=$(cat "$_p/stat" 2>/dev/null) || continue
 		_st=${_st##*) }

@@ -32,21 +32,7 @@ set -eu
 : "${SYSCALLS_N:=100000}"
 : "${SYSCALLS_WARM:=10000}"
 
-prog=syscalls.sh
-die() {
-	echo "$prog: $*" >&2
-	exit 1
-}
-
-for c in perf h2load curl openssl jq; do
-	command -v "$c" >/dev/null 2>&1 || die "$c not found"
-done
-[ -x "$LIGHTTPD" ] || die "lighttpd not found: set LIGHTTPD"
-[ -x "$GILLY" ] || die "$GILLY is not an executable"
-[ -x "$CEILING" ] || die "$CEILING is not an executable"
-[ -z "$BENCH_BASELINE" ] || [ -x "$BENCH_BASELINE" ] ||
-    die "$BENCH_BASELINE is not an executable"
-[ -r "$BENCH_REVIEW" ] || die "$BENCH_REVIEW: no such review"
+bench_need perf h2load curl openssl jq
 case $BENCH_PROTO in
 h2)	load_args="-c$BENCH_H2_CONNS -m$BENCH_H2_STREAMS" ;;
 # As e2e.sh's wrk: BENCH_CONNS connections, a request at a time on each.
@@ -62,24 +48,22 @@ perf stat -x, -e "$events" true >/dev/null 2>&1 ||
     die "perf stat cannot count the syscall tracepoints" \
 	"(root, or sysctl kernel.perf_event_paranoid=-1)"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/gilly-syscalls.XXXXXX")
-# case "$TMP" in *" "*): lighttpd.conf's bin-path is split on spaces.
-case "$TMP" in
-*" "*)	die "$TMP: the temporary directory's path must not hold spaces" ;;
-esac
+bench_tmp syscalls
 SERVER=
+bench_started() {
+	SERVER=$1
+}
+bench_stop() {
+	term_wait "$1" 100
+	SERVER=
+}
 cleanup() {
-	[ -z "$SERVER" ] || term_wait "$SERVER" 100
+	[ -z "$SERVER" ] || bench_stop "$SERVER"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
-
-jq -c . "$BENCH_REVIEW" >"$TMP/review.json" ||
-    die "$BENCH_REVIEW: jq cannot read it"
-sh "$SRCDIR/lighttpd/gencert.sh" "$TMP/tls" 127.0.0.1 localhost \
-    >/dev/null 2>&1 || die "gencert.sh failed"
-cp "$BENCH_TABLE" "$TMP/gilly.yaml"
+bench_inputs
 
 # load N OUT: h2load posts the review N times; fails unless all are 200.
 load() {
@@ -98,38 +82,8 @@ count() {
 	_name=$1
 	_prog=$2
 	_conf=$3
-	mkdir -p "$TMP/run-$_name"
-	_try=0
-	while :; do
-		_try=$((_try + 1))
-		_n=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-		PORT=$((20000 + _n % 12000))
-		GILLY_BIND=127.0.0.1 GILLY_PORT=$PORT GILLY_TLS_DIR=$TMP/tls \
-		    GILLY_RUN_DIR=$TMP/run-$_name GILLY_WORKERS=$BENCH_WORKERS \
-		    GILLY_BIN=$_prog GILLY_CONFIG=$_conf \
-		    GILLY_ACCESS_LOG=$TMP/$_name.access \
-		    "$LIGHTTPD" -D -f "$SRCDIR/lighttpd/lighttpd.conf" \
-		    2>"$TMP/$_name.err" &
-		SERVER=$!
-		_i=0
-		while [ $_i -lt 100 ] && kill -0 "$SERVER" 2>/dev/null; do
-			_code=$(curl -s -o "$TMP/$_name.resp" -w '%{http_code}' \
-			    --max-time 2 --cacert "$TMP/tls/ca.crt" \
-			    -H 'Content-Type: application/json' \
-			    --data-binary "@$TMP/review.json" \
-			    "https://127.0.0.1:$PORT/mutate" 2>/dev/null) || :
-			[ "$_code" != 200 ] || break
-			sleep 0.1
-			_i=$((_i + 1))
-		done
-		[ "${_code:-}" != 200 ] || break
-		term_wait "$SERVER" 100
-		SERVER=
-		[ $_try -lt 10 ] && grep -q 'Address already in use' \
-		    "$TMP/$_name.err" && continue
-		sed 's/^/	/' "$TMP/$_name.err" >&2
-		die "$_name: lighttpd did not come up"
-	done
+	bench_start "$_name" "$_prog" "$_conf" "$BENCH_WORKERS" \
+	    "$SRCDIR/lighttpd/lighttpd.conf" "$TMP/review.json" 100
 	_workers=
 	for _p in /proc/[0-9]*; do
 		_st=$(cat "$_p/stat" 2>/dev/null) || continue
@@ -146,8 +100,7 @@ count() {
 	load "$SYSCALLS_N" "$TMP/load.out" || die "$_name: the load failed"
 	kill -INT "$_perf"
 	wait "$_perf" || :
-	term_wait "$SERVER" 100
-	SERVER=
+	bench_stop "$SERVER"
 	awk -F, -v name="$_name" -v n="$SYSCALLS_N" '
 	    $3 != "" && $1 ~ /^[0-9]/ { v[++k] = $1 / n }
 	    END { printf "%-9s", name
