@@ -471,7 +471,8 @@ serve_metrics_start(const char *path)
  * receive timeout (libfcgi returns -EAGAIN when it passes): one system
  * call a request, as the do-nothing responder of tests/bench makes. Asking
  * ppoll() first, and writing the log at each of a busy worker's short
- * sleeps, cost it 2.4 calls a request more (tests/bench/README.md). Only
+ * sleeps, cost it 1.9 to 2.4 calls a request more (make bench-syscalls,
+ * tests/bench/README.md). Only
  * accept() sees the timeout: on Linux a unix socket's connections do not
  * inherit it (a TCP socket's do, and libfcgi's reads of a body would time
  * out; on the BSDs a unix socket's do too).
