@@ -472,10 +472,9 @@ serve_metrics_start(const char *path)
  * call a request, as the do-nothing responder of tests/bench makes. Asking
  * ppoll() first, and writing the log at each of a busy worker's short
  * sleeps, cost it 1.9 to 2.4 calls a request more (make bench-syscalls,
- * tests/bench/README.md). Only
- * accept() sees the timeout: on Linux a unix socket's connections do not
- * inherit it (a TCP socket's do, and libfcgi's reads of a body would time
- * out; on the BSDs a unix socket's do too).
+ * tests/bench/README.md). Only accept() sees the timeout: on Linux a unix
+ * socket's connections do not inherit it (a TCP socket's do, and libfcgi's
+ * reads of a body would time out; on the BSDs a unix socket's do too).
  *
  * SERVE_WAIT_POLL: elsewhere, in ppoll() with that timeout, the socket made
  * non-blocking so that an accept() that finds the connection gone to
@@ -495,23 +494,24 @@ enum serve_wait {
 static enum serve_wait
 serve_wait_setup(int fd)
 {
-	int	 fl;
+	int			 fl;
 #ifdef __linux__
 	struct sockaddr_storage	 ss;
 	struct timeval		 tv;
 	socklen_t		 len = sizeof ss;
+#endif
 
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return (SERVE_WAIT_NONE);
+#ifdef __linux__
 	tv.tv_sec = SERVE_LOG_IDLE_MS / 1000;
 	tv.tv_usec = SERVE_LOG_IDLE_MS % 1000 * 1000;
-	if ((fl = fcntl(fd, F_GETFL)) != -1 &&
-	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
 	    ss.ss_family == AF_UNIX &&
 	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0)
 		return (SERVE_WAIT_ACCEPT);
 #endif
-	if ((fl = fcntl(fd, F_GETFL)) == -1)
-		return (SERVE_WAIT_NONE);
 	return (fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0 ? SERVE_WAIT_POLL :
 	    SERVE_WAIT_NONE);
 }
@@ -577,7 +577,7 @@ serve_fcgi(const char *path)
 	enum serve_wait	 wait_in;
 	sigset_t	 stop, awake;
 	char		*mpath, *cpath, *cause = NULL;
-	int		 opened, hold, rc, rv = 1;
+	int		 opened, rc, rv = 1;
 
 	mpath = serve_metrics_path();
 	cpath = serve_copy_path(mpath);
@@ -631,9 +631,9 @@ serve_fcgi(const char *path)
 		} else
 			sigprocmask(SIG_SETMASK, &awake, NULL);
 	}
-	hold = wait_in != SERVE_WAIT_NONE;
 	for (;;) {
-		if (hold && next_wait(&rq, wait_in, &awake) == -1)
+		if (wait_in != SERVE_WAIT_NONE &&
+		    next_wait(&rq, wait_in, &awake) == -1)
 			break;
 		/* Lines are kept and written together, after the answer. */
 		log_begin();
@@ -650,7 +650,8 @@ serve_fcgi(const char *path)
 			 * ppoll()) another process took it: the lines are
 			 * out, and the worker sleeps.
 			 */
-			if (hold && (rc == -EAGAIN || rc == -EWOULDBLOCK))
+			if (wait_in != SERVE_WAIT_NONE &&
+			    (rc == -EAGAIN || rc == -EWOULDBLOCK))
 				continue;
 			break;
 		}
@@ -660,7 +661,7 @@ serve_fcgi(const char *path)
 		ex.body_read = 0;
 		handle(&ex);
 		fcgi_finish(&rq, !ex.body_read && has_body(&ex));
-		if (hold)
+		if (wait_in != SERVE_WAIT_NONE)
 			log_hold();
 		else
 			log_flush();
