@@ -67,23 +67,10 @@ checks() {
 	_before=$(logged)
 	check "$_way: a review, then SIGTERM: answered" \
 	    client 1 "$@" --term "$FCGI_PID"
-	_i=0
-	while fcgi_alive && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	check "$_way: SIGTERM: the worker stopped" test "$_i" -lt 50
+	check "$_way: SIGTERM: the worker stopped" fcgi_gone
 	check "$_way: SIGTERM: the review's lines written before it stopped" \
 	    test "$(logged)" -eq $((_before + 1))
-	if grep -qE 'Sanitizer|runtime error:' "$FCGI_LOG"; then
-		fail "$_way: a sanitizer report in the worker's log:"
-		sed 's/^/	/' "$FCGI_LOG" | head -40
-	else
-		pass "$_way: no sanitizer report in the worker's log"
-	fi
-	case $FCGI_SOCK in
-	/*)	rm -f "$FCGI_SOCK" ;;
-	esac
+	fcgi_log_clean "$_way"
 }
 
 fcgi_start -c "$TABLE"

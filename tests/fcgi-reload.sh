@@ -66,19 +66,8 @@ table() {
 # log holds no sanitizer report (a build with --enable-sanitizers).
 stop_worker() {
 	kill "$FCGI_PID"
-	_i=0
-	while fcgi_alive && [ $_i -lt 50 ]; do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	fcgi_alive && hard_error "the worker did not stop"
-	rm -f "$FCGI_SOCK"
-	if grep -qE 'Sanitizer|runtime error:' "$FCGI_LOG"; then
-		fail "a sanitizer report in the worker's log:"
-		sed 's/^/	/' "$FCGI_LOG" | head -40
-	else
-		pass "no sanitizer report in the worker's log"
-	fi
+	fcgi_gone || hard_error "the worker did not stop"
+	fcgi_log_clean
 }
 
 # --- a ConfigMap volume: gilly.yaml -> ..data/gilly.yaml, ..data -> ..TS

@@ -107,6 +107,31 @@ fcgi_alive() {
 	kill -0 "$FCGI_PID" 2>/dev/null
 }
 
+# fcgi_gone: the worker of fcgi_start ends within 5 s (stopped by the
+# caller); its unix socket is then removed.
+fcgi_gone() {
+	_i=0
+	while fcgi_alive && [ $_i -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	fcgi_alive && return 1
+	case $FCGI_SOCK in
+	/*)	rm -f "$FCGI_SOCK" ;;
+	esac
+}
+
+# fcgi_log_clean [PREFIX]: the worker's log holds no sanitizer report (a
+# build with --enable-sanitizers); said with PREFIX.
+fcgi_log_clean() {
+	if grep -qE 'Sanitizer|runtime error:' "$FCGI_LOG"; then
+		fail "${1:+$1: }a sanitizer report in the worker's log:"
+		sed 's/^/	/' "$FCGI_LOG" | head -40
+	else
+		pass "${1:+$1: }no sanitizer report in the worker's log"
+	fi
+}
+
 # fcgi_request METHOD URI [BODY [TYPE [LENGTH]]]: one request through
 # cgi-fcgi -bind, from an otherwise empty environment. TYPE defaults to
 # application/json and LENGTH to the size of BODY; "" leaves either out.
