@@ -31,6 +31,18 @@ die() {
 	exit 1
 }
 
+# children PID: the live children of PID (a server's workers).
+children() {
+	for _d in /proc/[0-9]*; do
+		_st=$(cat "$_d/stat" 2>/dev/null) || continue
+		_st=${_st##*) }
+		# shellcheck disable=SC2086 # the fields, split on purpose
+		set -- "$1" $_st
+		[ "$2" != Z ] && [ "$3" = "$1" ] && echo "${_d#/proc/}"
+	done
+	return 0
+}
+
 # bench_need COMMAND...: the commands, the programs and the review are
 # there.
 bench_need() {

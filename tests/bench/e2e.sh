@@ -105,18 +105,6 @@ fi
 
 TCK=$(getconf CLK_TCK)
 
-# children PID: the live children of PID.
-children() {
-	for _d in /proc/[0-9]*; do
-		_st=$(cat "$_d/stat" 2>/dev/null) || continue
-		_st=${_st##*) }
-		# shellcheck disable=SC2086 # the fields, split on purpose
-		set -- "$1" $_st
-		[ "$2" != Z ] && [ "$3" = "$1" ] && echo "${_d#/proc/}"
-	done
-	return 0
-}
-
 # cpu_ticks PID: "total workers", the utime+stime of PID and its live
 # children, and of the children alone, in ticks.
 cpu_ticks() {

@@ -83,13 +83,7 @@ profile() {
 	# valgrind takes seconds to start the worker.
 	bench_start "$_name" "$_wrap" "$_conf" 1 \
 	    "$SRCDIR/lighttpd/lighttpd.conf" "$TMP/review.json" 300
-	for _p in /proc/[0-9]*; do
-		_st=$(cat "$_p/stat" 2>/dev/null) || continue
-		_st=${_st##*) }
-		# shellcheck disable=SC2086 # the fields, split on purpose
-		set -- $_st
-		[ "$2" != "$SERVER" ] || WORKER=${_p#/proc/}
-	done
+	WORKER=$(children "$SERVER" | head -n 1)
 	[ -n "$WORKER" ] || die "$_name: no worker"
 	post "$PROFILE_WARM" "$TMP/$_name.resp" ||
 	    die "$_name: a warm-up request failed"

@@ -84,14 +84,7 @@ count() {
 	_conf=$3
 	bench_start "$_name" "$_prog" "$_conf" "$BENCH_WORKERS" \
 	    "$SRCDIR/lighttpd/lighttpd.conf" "$TMP/review.json" 100
-	_workers=
-	for _p in /proc/[0-9]*; do
-		_st=$(cat "$_p/stat" 2>/dev/null) || continue
-		_st=${_st##*) }
-		# shellcheck disable=SC2086 # the fields, split on purpose
-		set -- $_st
-		[ "$2" != "$SERVER" ] || _workers=$_workers${_workers:+,}${_p#/proc/}
-	done
+	_workers=$(children "$SERVER" | paste -sd, -)
 	[ -n "$_workers" ] || die "$_name: no workers"
 	load "$SYSCALLS_WARM" "$TMP/load.out" || die "$_name: the warm-up failed"
 	perf stat -x, -o "$TMP/$_name.perf" -e "$events" -p "$_workers" &
