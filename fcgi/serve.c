@@ -23,6 +23,7 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include "accept.h"
 #include "admission.h"
 #include "finish.h"
 #include "log.h"
@@ -468,13 +469,14 @@ serve_metrics_start(const char *path)
  * that none came for SERVE_LOG_IDLE_MS:
  *
  * SERVE_WAIT_ACCEPT: in accept(), on a unix socket made blocking with that
- * receive timeout (libfcgi returns -EAGAIN when it passes): one system
+ * receive timeout (fcgi_accept() returns -EAGAIN when it passes): one system
  * call a request, as the do-nothing responder of tests/bench makes. Asking
  * ppoll() first, and writing the log at each of a busy worker's short
  * sleeps, cost it 1.9 to 2.4 calls a request more (make bench-syscalls,
- * tests/bench/README.md). Only accept() sees the timeout: on Linux a unix
- * socket's connections do not inherit it (a TCP socket's do, and libfcgi's
- * reads of a body would time out; on the BSDs a unix socket's do too).
+ * tests/bench/README.md). Only accept() sees that timeout: on Linux a unix
+ * socket's connections do not inherit it, and fcgi_accept() gives each
+ * its own, of FCGI_ACCEPT_IDLE_MS (a TCP socket's connections would
+ * inherit it, and libfcgi's reads of a body would time out).
  *
  * SERVE_WAIT_POLL: elsewhere, in ppoll() with that timeout, the socket made
  * non-blocking so that an accept() that finds the connection gone to
@@ -643,7 +645,7 @@ serve_fcgi(const char *path)
 		 * read as "no request came" and the loop would spin.
 		 */
 		errno = 0;
-		if ((rc = FCGX_Accept_r(&rq)) < 0) {
+		if ((rc = fcgi_accept(&rq)) < 0) {
 			log_flush();
 			/*
 			 * No request came for SERVE_LOG_IDLE_MS, or (in

@@ -1,7 +1,8 @@
 # fcgi-client.py: a FastCGI front end for tests/fcgi.sh and
 # tests/fcgi-log.sh:
 #
-#   fcgi-client.py [--fresh] [--term PID] SOCKET BODY N TIMEOUT OUT
+#   fcgi-client.py [--fresh] [--term PID] [--stall BYTES] SOCKET BODY N
+#                  TIMEOUT OUT
 #
 # Sends N POST /mutate requests, one after the other, to SOCKET (a unix
 # socket's path, or HOST:PORT), each with the file BODY as its body: over one connection, each
@@ -9,7 +10,10 @@
 # (lighttpd does not); with --fresh, each on a connection of its own
 # without the flag, as lighttpd does. Writes what the responder answered
 # on FCGI_STDOUT to OUT.1 ... OUT.N. With --term, sends PID a SIGTERM the
-# moment the last answer is complete. Exits 0 when all N were answered
+# moment the last answer is complete. With --stall, first opens a
+# connection that sends the first BYTES bytes of a request (all but -BYTES
+# of them when negative) and then nothing, kept open until the end, ahead
+# of the N requests. Exits 0 when all N were answered
 # (FCGI_END_REQUEST), 1 with a message naming the request when the
 # connection closed or TIMEOUT seconds passed without a byte.
 import argparse
@@ -51,7 +55,7 @@ def receive(sock, n):
     return data
 
 
-def exchange(sock, body, keep):
+def request(body, keep):
     params = b"".join(name_value(k, v) for k, v in (
         ("GATEWAY_INTERFACE", "CGI/1.1"),
         ("SERVER_PROTOCOL", "HTTP/1.1"),
@@ -67,7 +71,11 @@ def exchange(sock, body, keep):
     for i in range(0, len(body), 65535):
         out.append(record(STDIN, 1, body[i:i + 65535]))
     out.append(record(STDIN, 1, b""))
-    sock.sendall(b"".join(out))
+    return b"".join(out)
+
+
+def exchange(sock, body, keep):
+    sock.sendall(request(body, keep))
     answer = b""
     while True:
         _, kind, _, length, padding = struct.unpack(">BBHHBx",
@@ -95,6 +103,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--fresh", action="store_true")
     p.add_argument("--term", type=int)
+    p.add_argument("--stall", type=int)
     for name in ("socket", "body", "n", "timeout", "out"):
         p.add_argument(name)
     a = p.parse_args()
@@ -103,7 +112,10 @@ def main():
     n, timeout = int(a.n), float(a.timeout)
     how = "a connection each" if a.fresh else "one connection"
     answers = []
-    sock = None
+    sock = stalled = None
+    if a.stall is not None:
+        stalled = connect(a.socket, timeout)
+        stalled.sendall(request(body, False)[:a.stall])
     for i in range(1, n + 1):
         try:
             if sock is None:
@@ -120,6 +132,8 @@ def main():
         os.kill(a.term, signal.SIGTERM)
     if sock is not None:
         sock.close()
+    if stalled is not None:
+        stalled.close()
     for i, answer in enumerate(answers, 1):
         with open(f"{a.out}.{i}", "wb") as f:
             f.write(answer)

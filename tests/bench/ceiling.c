@@ -20,6 +20,7 @@
 
 #include <fcgiapp.h>
 
+#include "accept.h"
 #include "finish.h"
 
 /* new: the bytes of path, *len their count. */
@@ -69,7 +70,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "ceiling: cannot initialize libfcgi\n");
 		return (1);
 	}
-	while (FCGX_Accept_r(&rq) >= 0) {
+	while (fcgi_accept(&rq) >= 0) {
 		/* Read the body as gilly does: all of CONTENT_LENGTH. */
 		cl = FCGX_GetParam("CONTENT_LENGTH", rq.envp);
 		n = cl != NULL ? strtol(cl, NULL, 10) : 0;

@@ -42,8 +42,9 @@ esac
 # The events, in the order printed; each must be one perf knows here.
 events=raw_syscalls:sys_enter,syscalls:sys_enter_accept
 events=$events,syscalls:sys_enter_accept4,syscalls:sys_enter_ppoll
-events=$events,syscalls:sys_enter_poll,syscalls:sys_enter_read
-events=$events,syscalls:sys_enter_write,context-switches
+events=$events,syscalls:sys_enter_poll,syscalls:sys_enter_setsockopt
+events=$events,syscalls:sys_enter_read,syscalls:sys_enter_write
+events=$events,syscalls:sys_enter_close,context-switches
 perf stat -x, -e "$events" true >/dev/null 2>&1 ||
     die "perf stat cannot count the syscall tracepoints" \
 	"(root, or sysctl kernel.perf_event_paranoid=-1)"
@@ -97,7 +98,7 @@ count() {
 	awk -F, -v name="$_name" -v n="$SYSCALLS_N" '
 	    $3 != "" && $1 ~ /^[0-9]/ { v[++k] = $1 / n }
 	    END { printf "%-9s", name
-		for (i = 1; i <= k; i++) printf " %9.3f", v[i]
+		for (i = 1; i <= k; i++) printf " %10.3f", v[i]
 		printf "\n" }' "$TMP/$_name.perf"
 }
 
@@ -106,7 +107,8 @@ echo "# system calls and context switches of the workers a request:" \
     "$SYSCALLS_N requests after $SYSCALLS_WARM," \
     "review $(basename "$BENCH_REVIEW") compact"
 printf '%-9s' '#'
-printf ' %9s' 'all calls' accept accept4 ppoll poll read write switches
+printf ' %10s' 'all calls' accept accept4 ppoll poll setsockopt read write \
+    close switches
 printf '\n'
 count gilly "$GILLY" "$TMP/gilly.yaml"
 # The ceiling answers the very bytes gilly answered.

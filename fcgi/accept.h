@@ -1,0 +1,29 @@
+/*
+ * accept.h: the start of a FastCGI request, on a unix socket without a
+ * system call spent on each connection's first byte.
+ *
+ * Owns how a worker takes its next connection (gilly's, and the
+ * benchmarks' ceiling, which must take requests the same way) and how long
+ * a connection may keep it waiting for the request's bytes.
+ */
+#ifndef GILLY_ACCEPT_H
+#define GILLY_ACCEPT_H
+
+#include <fcgiapp.h>
+
+/*
+ * A read of a request's bytes waits at most this long: libfcgi's own wait
+ * for a new connection's first byte, before it drops the connection.
+ */
+#define FCGI_ACCEPT_IDLE_MS	2000
+
+/*
+ * In place of FCGX_Accept_r(rq), whose return it returns (0, or -errno:
+ * -EAGAIN when the listening socket has a receive timeout and it passed,
+ * or is non-blocking and nothing waited). On a unix listening socket with
+ * no connection open, takes the next connection itself, and gives each
+ * read on it FCGI_ACCEPT_IDLE_MS.
+ */
+int	fcgi_accept(FCGX_Request *rq);
+
+#endif
