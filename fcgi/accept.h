@@ -14,6 +14,10 @@
 /*
  * A read of a request's bytes waits at most this long: libfcgi's own wait
  * for a new connection's first byte, before it drops the connection.
+ * lighttpd.conf's server.stream-request-body = 0 makes lighttpd send a
+ * request only once it holds all of it, so that its reads never wait on
+ * the client; a body streamed as it arrives could pause longer, and be
+ * answered 400, shorter than its Content-Length.
  */
 #define FCGI_ACCEPT_IDLE_MS	2000
 

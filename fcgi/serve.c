@@ -496,6 +496,8 @@ enum serve_wait {
 static enum serve_wait
 serve_wait_setup(int fd)
 {
+	static const struct timeval	 read_idle = {
+	    FCGI_ACCEPT_IDLE_MS / 1000, FCGI_ACCEPT_IDLE_MS % 1000 * 1000 };
 	int			 fl;
 #ifdef __linux__
 	struct sockaddr_storage	 ss;
@@ -514,8 +516,18 @@ serve_wait_setup(int fd)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0)
 		return (SERVE_WAIT_ACCEPT);
 #endif
-	return (fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0 ? SERVE_WAIT_POLL :
-	    SERVE_WAIT_NONE);
+	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return (SERVE_WAIT_NONE);
+	/*
+	 * A TCP socket passes its receive timeout on to its connections
+	 * (Linux), whose first bytes libfcgi reads unguarded: a client that
+	 * connected and said nothing held the worker for good. Each read of
+	 * a request now waits at most FCGI_ACCEPT_IDLE_MS, as fcgi_accept()
+	 * makes a unix socket's wait. accept() itself, non-blocking, never.
+	 */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_idle,
+	    sizeof read_idle);
+	return (SERVE_WAIT_POLL);
 }
 
 /*
@@ -542,9 +554,11 @@ next_poll(int fd, const struct timespec *timeout, const sigset_t *mask)
  * Wait for the worker's next request (serve_wait), unless accept() is to.
  * Where a front end keeps its connection (FCGI_KEEP_CONN, which lighttpd
  * does not set and nginx's fastcgi_keep_conn does), libfcgi reads the next
- * request from it without an accept(), with no timeout: that wait is a
- * ppoll() with one. With no line held, the worker sleeps with the signal
- * mask awake, the only place a stop signal is let in (serve_fcgi).
+ * request from it without an accept(), in reads that give up after
+ * FCGI_ACCEPT_IDLE_MS (fcgi/accept.h): that wait is a ppoll(), of
+ * SERVE_LOG_IDLE_MS while lines are held. With no line held, the worker
+ * sleeps with the signal mask awake, the only place a stop signal is let
+ * in (serve_fcgi).
  * Returns -1 on an error.
  */
 static int
@@ -645,7 +659,14 @@ serve_fcgi(const char *path)
 		 * read as "no request came" and the loop would spin.
 		 */
 		errno = 0;
-		if ((rc = fcgi_accept(&rq)) < 0) {
+		/*
+		 * A worker that cannot wait in ppoll() first (SERVE_WAIT_NONE)
+		 * leaves its connections to libfcgi, with no read timeout: a
+		 * kept connection's next request may be long in coming.
+		 */
+		rc = wait_in != SERVE_WAIT_NONE ? fcgi_accept(&rq) :
+		    FCGX_Accept_r(&rq);
+		if (rc < 0) {
 			log_flush();
 			/*
 			 * No request came for SERVE_LOG_IDLE_MS, or (in

@@ -1,19 +1,19 @@
-# fcgi-client.py: a FastCGI front end for tests/fcgi.sh and
-# tests/fcgi-log.sh:
+# fcgi-client.py: a FastCGI front end for tests/fcgi.sh, tests/fcgi-log.sh
+# and tests/fcgi-stall.sh:
 #
-#   fcgi-client.py [--fresh] [--term PID] [--stall BYTES] SOCKET BODY N
-#                  TIMEOUT OUT
+#   fcgi-client.py [--fresh] [--term PID] [--stall BYTES[,BYTES...]]
+#                  SOCKET BODY N TIMEOUT OUT
 #
 # Sends N POST /mutate requests, one after the other, to SOCKET (a unix
-# socket's path, or HOST:PORT), each with the file BODY as its body: over one connection, each
-# with the FCGI_KEEP_CONN flag, as nginx does with fastcgi_keep_conn
+# socket's path, or HOST:PORT), each with the file BODY as its body: over
+# one connection, each with the FCGI_KEEP_CONN flag, as nginx does with fastcgi_keep_conn
 # (lighttpd does not); with --fresh, each on a connection of its own
 # without the flag, as lighttpd does. Writes what the responder answered
 # on FCGI_STDOUT to OUT.1 ... OUT.N. With --term, sends PID a SIGTERM the
-# moment the last answer is complete. With --stall, first opens a
-# connection that sends the first BYTES bytes of a request (all but -BYTES
-# of them when negative) and then nothing, kept open until the end, ahead
-# of the N requests. Exits 0 when all N were answered
+# moment the last answer is complete. With --stall, first opens, for each
+# BYTES in turn, a connection that sends the first BYTES bytes of a
+# request (all but -BYTES of them when negative) and then nothing, kept
+# open until the end, ahead of the N requests. Exits 0 when all N were answered
 # (FCGI_END_REQUEST), 1 with a message naming the request when the
 # connection closed or TIMEOUT seconds passed without a byte.
 import argparse
@@ -103,7 +103,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--fresh", action="store_true")
     p.add_argument("--term", type=int)
-    p.add_argument("--stall", type=int)
+    p.add_argument("--stall", type=lambda s: [int(b) for b in s.split(",")])
     for name in ("socket", "body", "n", "timeout", "out"):
         p.add_argument(name)
     a = p.parse_args()
@@ -112,10 +112,11 @@ def main():
     n, timeout = int(a.n), float(a.timeout)
     how = "a connection each" if a.fresh else "one connection"
     answers = []
-    sock = stalled = None
-    if a.stall is not None:
-        stalled = connect(a.socket, timeout)
-        stalled.sendall(request(body, False)[:a.stall])
+    sock = None
+    stalled = []
+    for b in a.stall or []:
+        stalled.append(connect(a.socket, timeout))
+        stalled[-1].sendall(request(body, False)[:b])
     for i in range(1, n + 1):
         try:
             if sock is None:
@@ -132,8 +133,8 @@ def main():
         os.kill(a.term, signal.SIGTERM)
     if sock is not None:
         sock.close()
-    if stalled is not None:
-        stalled.close()
+    for s in stalled:
+        s.close()
     for i, answer in enumerate(answers, 1):
         with open(f"{a.out}.{i}", "wb") as f:
             f.write(answer)
