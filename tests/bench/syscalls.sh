@@ -15,8 +15,11 @@
 # as for e2e.sh; BENCH_BASELINE (another gilly, optional); BENCH_WORKERS
 # (2); BENCH_PROTO (h2, or h1 for HTTP/1.1); BENCH_H2_CONNS (2) and
 # BENCH_H2_STREAMS (4), or over HTTP/1.1 BENCH_CONNS (8), as for e2e.sh;
-# SYSCALLS_N (100000), SYSCALLS_WARM (10000). Needs perf (Debian
-# linux-perf) with the tracepoints readable (root, or
+# SYSCALLS_N (100000), SYSCALLS_WARM (10000); SYSCALLS_RATE, a light load
+# instead: one connection, one request at a time, that many a second
+# (h2load --rps; the runs then take SYSCALLS_N / SYSCALLS_RATE seconds).
+# The last column is the workers' CPU time a request (perf's task-clock).
+# Needs perf (Debian linux-perf) with the tracepoints readable (root, or
 # kernel.perf_event_paranoid -1), h2load, curl, openssl and jq; every
 # server started is stopped by its PID.
 set -eu
@@ -31,6 +34,7 @@ set -eu
 : "${BENCH_CONNS:=8}"
 : "${SYSCALLS_N:=100000}"
 : "${SYSCALLS_WARM:=10000}"
+: "${SYSCALLS_RATE:=}"
 
 bench_need perf h2load curl openssl jq
 case $BENCH_PROTO in
@@ -39,12 +43,18 @@ h2)	load_args="-c$BENCH_H2_CONNS -m$BENCH_H2_STREAMS" ;;
 h1)	load_args="--h1 -c$BENCH_CONNS -m1" ;;
 *)	die "BENCH_PROTO: h2 or h1, not $BENCH_PROTO" ;;
 esac
+# A light load, as e2e.sh's fixed rate: one connection, one request at a
+# time, SYSCALLS_RATE a second.
+[ -z "$SYSCALLS_RATE" ] || case $BENCH_PROTO in
+h2)	load_args="-c1 -m1 --rps=$SYSCALLS_RATE" ;;
+*)	load_args="--h1 -c1 -m1 --rps=$SYSCALLS_RATE" ;;
+esac
 # The events, in the order printed; each must be one perf knows here.
 events=raw_syscalls:sys_enter,syscalls:sys_enter_accept
 events=$events,syscalls:sys_enter_accept4,syscalls:sys_enter_ppoll
 events=$events,syscalls:sys_enter_poll,syscalls:sys_enter_setsockopt
 events=$events,syscalls:sys_enter_read,syscalls:sys_enter_write
-events=$events,syscalls:sys_enter_close,context-switches
+events=$events,syscalls:sys_enter_close,context-switches,task-clock
 perf stat -x, -e "$events" true >/dev/null 2>&1 ||
     die "perf stat cannot count the syscall tracepoints" \
 	"(root, or sysctl kernel.perf_event_paranoid=-1)"
@@ -96,7 +106,8 @@ count() {
 	wait "$_perf" || :
 	bench_stop "$SERVER"
 	awk -F, -v name="$_name" -v n="$SYSCALLS_N" '
-	    $3 != "" && $1 ~ /^[0-9]/ { v[++k] = $1 / n }
+	    $3 != "" && $1 ~ /^[0-9]/ {
+		v[++k] = $1 / n * ($2 == "msec" ? 1000 : 1) }
 	    END { printf "%-9s", name
 		for (i = 1; i <= k; i++) printf " %10.3f", v[i]
 		printf "\n" }' "$TMP/$_name.perf"
@@ -109,7 +120,8 @@ echo "# system calls and context switches of the workers a request:" \
 printf '%-9s' '#'
 printf ' %10s' 'all calls' accept accept4 ppoll poll setsockopt read write \
     close switches
-printf '\n'
+# printf counts bytes, and µ is two.
+printf ' %11s\n' 'CPU µs'
 count gilly "$GILLY" "$TMP/gilly.yaml"
 # The ceiling answers the very bytes gilly answered.
 cp "$TMP/gilly.resp" "$TMP/answer.json"
