@@ -90,6 +90,8 @@ fcgi_start() {
 		echo " >>'$TMP/fcgi.stdout' 2>>'$FCGI_LOG'"
 	} >"$TMP/fcgi-wrapper"
 	chmod +x "$TMP/fcgi-wrapper"
+	# Not the PID of the worker started before, nor its file half written.
+	rm -f "$TMP/fcgi.pid"
 	cgi-fcgi -start -connect "$FCGI_SOCK" "$TMP/fcgi-wrapper" >/dev/null ||
 	    hard_error "cgi-fcgi -start failed"
 	_i=0
