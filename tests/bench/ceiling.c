@@ -10,6 +10,8 @@
  * benchmark makes FILE gilly's own answer to the review it posts, so both
  * move the same bytes. FILE defaults to $GILLY_CONFIG, the one variable
  * lighttpd.conf hands its workers: the pod's configuration runs it as it is.
+ * It takes and ends its connections as gilly's workers do (fcgi/accept.c,
+ * fcgi/finish.c), so that the two differ in what they do with a request.
  */
 #include "common.h"
 
