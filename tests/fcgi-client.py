@@ -1,19 +1,23 @@
 # fcgi-client.py: a FastCGI front end for tests/fcgi.sh, tests/fcgi-log.sh
 # and tests/fcgi-stall.sh:
 #
-#   fcgi-client.py [--fresh] [--term PID] [--stall BYTES[,BYTES...]]
-#                  SOCKET BODY N TIMEOUT OUT
+#   fcgi-client.py [--fresh] [--term PID] [--stall BYTES[,BYTES...]
+#                  [--stall-after K]] [--last-fresh] SOCKET BODY N TIMEOUT
+#                  OUT
 #
 # Sends N POST /mutate requests, one after the other, to SOCKET (a unix
 # socket's path, or HOST:PORT), each with the file BODY as its body: over
-# one connection, each with the FCGI_KEEP_CONN flag, as nginx does with fastcgi_keep_conn
-# (lighttpd does not); with --fresh, each on a connection of its own
-# without the flag, as lighttpd does. Writes what the responder answered
-# on FCGI_STDOUT to OUT.1 ... OUT.N. With --term, sends PID a SIGTERM the
-# moment the last answer is complete. With --stall, first opens, for each
-# BYTES in turn, a connection that sends the first BYTES bytes of a
-# request (all but -BYTES of them when negative) and then nothing, kept
-# open until the end, ahead of the N requests. Exits 0 when all N were answered
+# one connection, each with the FCGI_KEEP_CONN flag, as nginx does with
+# fastcgi_keep_conn (lighttpd does not); with --fresh, each on a
+# connection of its own without the flag, as lighttpd does. Writes what
+# the responder answered on FCGI_STDOUT to OUT.1 ... OUT.N. With --term,
+# sends PID a SIGTERM the moment the last answer is complete. With
+# --stall, first opens, for each BYTES in turn, a connection that sends
+# the first BYTES bytes of a request (all but -BYTES of them when
+# negative) and then nothing, kept open until the end, ahead of the N
+# requests (with --stall-after, once K of them are answered). With
+# --last-fresh, the last request goes on a connection of its own, once
+# the others' is closed. Exits 0 when all N were answered
 # (FCGI_END_REQUEST), 1 with a message naming the request when the
 # connection closed or TIMEOUT seconds passed without a byte.
 import argparse
@@ -104,6 +108,8 @@ def main():
     p.add_argument("--fresh", action="store_true")
     p.add_argument("--term", type=int)
     p.add_argument("--stall", type=lambda s: [int(b) for b in s.split(",")])
+    p.add_argument("--stall-after", type=int, default=0)
+    p.add_argument("--last-fresh", action="store_true")
     for name in ("socket", "body", "n", "timeout", "out"):
         p.add_argument(name)
     a = p.parse_args()
@@ -114,15 +120,21 @@ def main():
     answers = []
     sock = None
     stalled = []
-    for b in a.stall or []:
-        stalled.append(connect(a.socket, timeout))
-        stalled[-1].sendall(request(body, False)[:b])
     for i in range(1, n + 1):
         try:
+            if i == a.stall_after + 1:
+                for b in a.stall or []:
+                    stalled.append(connect(a.socket, timeout))
+                    stalled[-1].sendall(request(body, False)[:b])
+            if i == n and a.last_fresh and sock is not None:
+                sock.close()
+                sock = None
             if sock is None:
                 sock = connect(a.socket, timeout)
             answers.append(exchange(sock, body, not a.fresh))
         except (OSError, EOFError) as e:
+            if a.last_fresh and i == n:
+                how = "a connection of its own"
             print(f"fcgi-client.py: request {i} of {n} on {how}: "
                   f"{e or 'timed out'}", file=sys.stderr)
             return 1
