@@ -36,7 +36,7 @@ behind() {
 	check "$_name: the worker runs" fcgi_alive
 }
 
-# stalls WAY: the three stalls, on the worker of fcgi_start; it is stopped
+# stalls WAY: each stall in turn, on the worker of fcgi_start; it is stopped
 # at the end.
 stalls() {
 	behind "$1: a connection that says nothing" 1 --fresh --stall 0
