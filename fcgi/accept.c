@@ -26,9 +26,8 @@
 
 #include "accept.h"
 
-/* Whether fd is a unix socket; asked once a socket, the answer kept. */
-static int
-is_unix(int fd)
+int
+fcgi_is_unix(int fd)
 {
 	static int		 known = -1, answer;
 	struct sockaddr_storage	 ss;
@@ -42,13 +41,20 @@ is_unix(int fd)
 	return (answer);
 }
 
+int
+fcgi_read_idle(int fd)
+{
+	static const struct timeval	 idle = { FCGI_ACCEPT_IDLE_MS / 1000,
+	    FCGI_ACCEPT_IDLE_MS % 1000 * 1000 };
+
+	return (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle));
+}
+
 /* The next connection of listening socket ls, as rq's; 0 or -errno. */
 static int
 take(FCGX_Request *rq, int ls)
 {
-	static const struct timeval	 idle = { FCGI_ACCEPT_IDLE_MS / 1000,
-	    FCGI_ACCEPT_IDLE_MS % 1000 * 1000 };
-	int				 fd;
+	int	 fd;
 
 	/* A connection gone before it is taken is no error. */
 	while ((fd = accept(ls, NULL, NULL)) == -1)
@@ -60,7 +66,7 @@ take(FCGX_Request *rq, int ls)
 	 * would be served without the timeout, as libfcgi serves one once
 	 * its first byte is in.
 	 */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+	(void)fcgi_read_idle(fd);
 	rq->ipcFd = fd;
 	/*
 	 * FCGX_Accept_r() first ends the request before, closing ipcFd
@@ -83,7 +89,7 @@ fcgi_accept(FCGX_Request *rq)
 {
 	int	 ls = rq->listen_sock, rc;
 
-	if (!is_unix(ls))
+	if (!fcgi_is_unix(ls))
 		return (FCGX_Accept_r(rq));
 	/*
 	 * Having dropped a connection it could read no request from (a

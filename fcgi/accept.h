@@ -21,6 +21,15 @@
  */
 #define FCGI_ACCEPT_IDLE_MS	2000
 
+/* Whether fd is a unix socket; asked once a socket, the answer kept. */
+int	fcgi_is_unix(int fd);
+
+/*
+ * Give each read on socket fd FCGI_ACCEPT_IDLE_MS (on a listening TCP
+ * socket, Linux passes it on to the connections). 0, or -1 with errno.
+ */
+int	fcgi_read_idle(int fd);
+
 /*
  * In place of FCGX_Accept_r(rq), whose return it returns (0, or -errno:
  * -EAGAIN when the listening socket has a receive timeout and it passed,

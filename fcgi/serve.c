@@ -496,22 +496,16 @@ enum serve_wait {
 static enum serve_wait
 serve_wait_setup(int fd)
 {
-	static const struct timeval	 read_idle = {
-	    FCGI_ACCEPT_IDLE_MS / 1000, FCGI_ACCEPT_IDLE_MS % 1000 * 1000 };
-	int			 fl;
 #ifdef __linux__
-	struct sockaddr_storage	 ss;
-	struct timeval		 tv;
-	socklen_t		 len = sizeof ss;
+	static const struct timeval	 tv = { SERVE_LOG_IDLE_MS / 1000,
+	    SERVE_LOG_IDLE_MS % 1000 * 1000 };
 #endif
+	int				 fl;
 
 	if ((fl = fcntl(fd, F_GETFL)) == -1)
 		return (SERVE_WAIT_NONE);
 #ifdef __linux__
-	tv.tv_sec = SERVE_LOG_IDLE_MS / 1000;
-	tv.tv_usec = SERVE_LOG_IDLE_MS % 1000 * 1000;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    ss.ss_family == AF_UNIX &&
+	if (fcgi_is_unix(fd) &&
 	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0)
 		return (SERVE_WAIT_ACCEPT);
@@ -525,8 +519,7 @@ serve_wait_setup(int fd)
 	 * a request now waits at most FCGI_ACCEPT_IDLE_MS, as fcgi_accept()
 	 * makes a unix socket's wait. accept() itself, non-blocking, never.
 	 */
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_idle,
-	    sizeof read_idle);
+	(void)fcgi_read_idle(fd);
 	return (SERVE_WAIT_POLL);
 }
 
